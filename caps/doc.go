@@ -1,0 +1,2 @@
+// Package caps implements Exo's self-authenticating capabilities.
+package caps
