@@ -1,0 +1,32 @@
+package clint
+
+import "math/bits"
+
+// TicksToNs converts timer ticks at hz to nanoseconds without overflowing
+// the intermediate product (a 10 MHz timer passes 2^64/1e9 ticks after 58
+// years, but a naive ticks*1e9 overflows after 30 minutes).
+func TicksToNs(ticks, hz uint64) uint64 {
+	if 1e9%hz == 0 {
+		return ticks * (1e9 / hz)
+	}
+	hi, lo := bits.Mul64(ticks, 1e9)
+	if hi >= hz {
+		return ^uint64(0)
+	}
+	q, _ := bits.Div64(hi, lo, hz)
+	return q
+}
+
+// NsToTicks converts nanoseconds to timer ticks at hz, rounding up so that
+// a deadline is never armed early.
+func NsToTicks(ns, hz uint64) uint64 {
+	hi, lo := bits.Mul64(ns, hz)
+	if hi >= 1e9 {
+		return ^uint64(0)
+	}
+	q, r := bits.Div64(hi, lo, 1e9)
+	if r != 0 {
+		q++
+	}
+	return q
+}

@@ -1,0 +1,37 @@
+package abi
+
+import (
+	"testing"
+	"unsafe"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The kernel and libos share these layouts by casting page memory, so they
+// must fit their pages and keep 8-byte alignment of 64-bit fields.
+func TestLayouts(t *testing.T) {
+	require.LessOrEqual(t, int(unsafe.Sizeof(Startup{})), PageSize)
+	require.LessOrEqual(t, int(unsafe.Sizeof(Slots{})), PageSize)
+	require.Equal(t, uintptr(0), unsafe.Offsetof(Startup{}.TimebaseHz)%8)
+	require.Equal(t, uintptr(0), unsafe.Offsetof(Slots{}.Switches)%8)
+	require.Equal(t, "EXO1", string([]byte{StartupMagic & 0xff, StartupMagic >> 8 & 0xff, StartupMagic >> 16 & 0xff, StartupMagic >> 24}))
+}
+
+func TestAddressSpace(t *testing.T) {
+	for _, va := range []uint64{StartupVA, SlotsVA, RAMStart, TextStart} {
+		require.Zero(t, va%PageSize, "%#x must be page aligned", va)
+	}
+	require.Less(t, uint64(SlotsVA+PageSize), uint64(RAMStart), "fixed pages below RAM")
+	require.LessOrEqual(t, uint64(RAMStart+MaxRAM), uint64(1<<32), "TamaGo heap must stay below 4 GiB")
+}
+
+func TestErrorNames(t *testing.T) {
+	names := map[string]bool{}
+	for c := uint64(0); c <= ErrInval; c++ {
+		n := ErrorName(c)
+		require.NotEqual(t, "E?", n, "code %d has no name", c)
+		require.False(t, names[n], "duplicate name %s", n)
+		names[n] = true
+	}
+	require.Equal(t, "E?", ErrorName(999))
+}

@@ -1,0 +1,221 @@
+package kernel
+
+import (
+	"fmt"
+	"strconv"
+	"unsafe"
+
+	"github.com/exo-os/exo/kernel/abi"
+	"github.com/exo-os/exo/kernel/elf"
+	"github.com/exo-os/exo/kernel/mem"
+	"github.com/exo-os/exo/kernel/riscv"
+	"github.com/exo-os/exo/kernel/vm"
+)
+
+// State is an environment's scheduling state.
+type State int
+
+// Environment states.
+const (
+	Runnable State = iota
+	Sleeping
+	Dead
+)
+
+// Env is an environment: a program in its own address space with the
+// frames and slots it holds.
+type Env struct {
+	ID    uint32
+	Name  string
+	ctx   riscv.Context
+	as    *vm.AddressSpace
+	satp  uint64
+	pages []uint64 // frames held: memory and start-up block
+	state State
+	wake  uint64
+
+	status uint32
+	killed bool
+	prefix []byte // console line prefix
+
+	// Counters, for reports and tests.
+	Syscalls, Preemptions, Slices uint64
+}
+
+// State returns the environment's scheduling state.
+func (e *Env) State() State { return e.state }
+
+// Status returns the exit status, and whether the env was killed instead.
+func (e *Env) Status() (status uint32, killed bool) { return e.status, e.killed }
+
+// AddressSpace returns the environment's page table.
+func (e *Env) AddressSpace() *vm.AddressSpace { return e.as }
+
+// Context returns the environment's saved registers.
+func (e *Env) Context() *riscv.Context { return &e.ctx }
+
+func (e *Env) ready(now uint64) bool {
+	if e.state == Sleeping && now >= e.wake {
+		e.state = Runnable
+	}
+	return e.state == Runnable
+}
+
+// maxSegments bounds the loadable segments of an image.
+const maxSegments = 16
+
+func slotsPage(p mem.Phys, pa uint64) *abi.Slots {
+	return (*abi.Slots)(unsafe.Pointer(p.Page(pa)))
+}
+
+func startupPage(p mem.Phys, pa uint64) *abi.Startup {
+	return (*abi.Startup)(unsafe.Pointer(p.Page(pa)))
+}
+
+// Spawn creates an environment running image with memSize bytes of memory
+// and nslots time slots. Its memory is [abi.RAMStart, +memSize), every page
+// backed by a frame it holds, zeroed, with the image's segments copied in at
+// their permissions; the start-up block and the slot vector are mapped
+// read-only below. On any error nothing is left allocated.
+func (k *Kernel) Spawn(image string, memSize uint64, nslots int, arg string) (_ *Env, err error) {
+	bin, ok := k.images[image]
+	if !ok {
+		return nil, fmt.Errorf("no image named %q in this firmware", image)
+	}
+	if memSize%mem.PageSize != 0 || memSize == 0 || memSize > abi.MaxRAM {
+		return nil, fmt.Errorf("env %s: memory size %#x invalid", image, memSize)
+	}
+	if len(arg) > abi.MaxArg {
+		return nil, fmt.Errorf("env %s: argument of %d bytes, at most %d", image, len(arg), abi.MaxArg)
+	}
+	img, err := elf.Parse(bin, elf.Limits{Start: abi.RAMStart, End: abi.RAMStart + memSize, MaxSegments: maxSegments})
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", image, err)
+	}
+	// Refuse before allocating if memory cannot suffice: pages, start-up
+	// block, and page tables (one level-0 table per 2 MiB, plus the upper
+	// levels).
+	pages := memSize / mem.PageSize
+	need := pages + 1 + (pages+511)/512 + 4
+	if uint64(k.frames.FreeCount()) < need {
+		return nil, fmt.Errorf("env %s: needs %d frames, %d free: %w", image, need, k.frames.FreeCount(), mem.ErrNoMemory)
+	}
+
+	id := uint32(len(k.envs))
+	e := &Env{ID: id, Name: image}
+	e.prefix = []byte("[" + strconv.Itoa(int(id)) + " " + image + "] ")
+	defer func() {
+		if err != nil {
+			k.release(e)
+		}
+	}()
+	if e.as, err = vm.New(k.phys, k.frames); err != nil {
+		return nil, err
+	}
+	e.satp = e.as.Satp()
+
+	for va := uint64(abi.RAMStart); va < abi.RAMStart+memSize; va += mem.PageSize {
+		pa, err := k.allocPage(e)
+		if err != nil {
+			return nil, err
+		}
+		perm := vm.R | vm.W | vm.U
+		for _, s := range img.Segments {
+			if va+mem.PageSize <= s.VA&^(mem.PageSize-1) || va >= s.VA+s.MemSize {
+				continue
+			}
+			perm = vm.U
+			if s.Perm&elf.Read != 0 {
+				perm |= vm.R
+			}
+			if s.Perm&elf.Write != 0 {
+				perm |= vm.W
+			}
+			if s.Perm&elf.Exec != 0 {
+				perm |= vm.X
+			}
+			copySegment(k.phys.Page(pa), va, s)
+		}
+		if err := e.as.Map(va, pa, perm); err != nil {
+			return nil, err
+		}
+	}
+
+	st, err := k.allocPage(e)
+	if err != nil {
+		return nil, err
+	}
+	b := startupPage(k.phys, st)
+	b.Magic, b.Version, b.EnvID = abi.StartupMagic, abi.StartupVersion, id
+	b.NumSlots = uint32(k.slots.Len())
+	b.TimebaseHz = k.plat.TimebaseHz()
+	b.RAMStart, b.RAMSize = abi.RAMStart, memSize
+	b.SlotsVA = abi.SlotsVA
+	b.BootTicks = k.boot
+	b.QuantumTicks = k.quantum
+	b.ArgLen = uint32(copy(b.Arg[:], arg))
+	copy(b.Name[:], image)
+	if err := e.as.Map(abi.StartupVA, st, vm.R|vm.U); err != nil {
+		return nil, err
+	}
+	if err := e.as.Map(abi.SlotsVA, k.slotsPA, vm.R|vm.U); err != nil {
+		return nil, err
+	}
+
+	if _, err := k.slots.Allocate(id, nslots); err != nil {
+		return nil, fmt.Errorf("env %s: %w", image, err)
+	}
+	e.ctx.PC = img.Entry
+	e.ctx.X[riscv.RegA0] = abi.StartupVA
+	k.envs = append(k.envs, e)
+	k.live++
+	return e, nil
+}
+
+// allocPage gives e a zeroed frame.
+func (k *Kernel) allocPage(e *Env) (uint64, error) {
+	pa, err := k.frames.Alloc(mem.Owner(e.ID))
+	if err != nil {
+		return 0, fmt.Errorf("env %s: %w", e.Name, err)
+	}
+	clear(k.phys.Page(pa)[:])
+	e.pages = append(e.pages, pa)
+	return pa, nil
+}
+
+// copySegment copies the part of segment s's file bytes that falls in the
+// page at va into page.
+func copySegment(page *[mem.PageSize]byte, va uint64, s elf.Segment) {
+	lo, hi := max(va, s.VA), min(va+mem.PageSize, s.VA+uint64(len(s.Data)))
+	if lo >= hi {
+		return // this page of the segment is bss
+	}
+	copy(page[lo-va:hi-va], s.Data[lo-s.VA:hi-s.VA])
+}
+
+// release frees everything e holds: slots, frames, page tables.
+func (k *Kernel) release(e *Env) {
+	k.slots.Release(e.ID)
+	for _, pa := range e.pages {
+		if err := k.frames.Free(pa); err != nil {
+			k.printf("BUG: env %d: %v\n", e.ID, err)
+		}
+	}
+	e.pages = nil
+	if e.as != nil {
+		if err := e.as.Destroy(); err != nil {
+			k.printf("BUG: env %d: %v\n", e.ID, err)
+		}
+	}
+	k.cpu.Forget(&e.ctx)
+}
+
+// finish ends e: it exited with status, or was killed.
+func (k *Kernel) finish(e *Env, status uint32, killed bool) {
+	e.state, e.status, e.killed = Dead, status, killed
+	k.release(e)
+	k.live--
+	if k.cur == e {
+		k.cur = nil
+	}
+}

@@ -1,0 +1,226 @@
+package kernel
+
+import (
+	"bytes"
+	"io"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/exo-os/exo/kernel/abi"
+	"github.com/exo-os/exo/kernel/elf/elftest"
+	"github.com/exo-os/exo/kernel/manifest"
+	"github.com/exo-os/exo/kernel/mem"
+	"github.com/exo-os/exo/kernel/riscv"
+	"github.com/exo-os/exo/kernel/vm"
+)
+
+// The host harness runs the kernel against a scripted hart: each
+// environment is a Go function (a "program") running in its own goroutine
+// as a coroutine of the kernel. Enter resumes the program until it traps
+// (an ecall, a fault, or the timer going off while it spins); the program
+// sees its memory only through its page table, with the hardware's checks.
+
+const (
+	poolBase = 0x84000000
+	hz       = 10_000_000
+)
+
+type plat struct {
+	now   uint64
+	armed uint64
+	out   bytes.Buffer
+}
+
+func (p *plat) Console() io.Writer { return &p.out }
+func (p *plat) Now() uint64        { return p.now }
+func (p *plat) TimebaseHz() uint64 { return hz }
+func (p *plat) ArmTimer(d uint64)  { p.armed = d }
+func (p *plat) Idle() {
+	if p.armed > p.now {
+		p.now = p.armed
+	}
+}
+func (p *plat) Entropy(b []byte) error {
+	for i := range b {
+		b[i] = byte(0xa0 + i)
+	}
+	return nil
+}
+
+// program is an environment's behaviour in the harness.
+type program func(u *uenv)
+
+type uenv struct {
+	h       *harness
+	ctx     *riscv.Context
+	resume  chan struct{}
+	trapped chan struct{}
+	dead    chan struct{}
+}
+
+type harness struct {
+	t     *testing.T
+	p     *plat
+	k     *Kernel
+	arena *mem.Arena
+	progs map[string]program
+	envs  map[*riscv.Context]*uenv
+	satp  uint64
+}
+
+func (h *harness) Enter(ctx *riscv.Context, satp uint64) {
+	h.satp = satp
+	u := h.envs[ctx]
+	if u == nil {
+		u = &uenv{h: h, ctx: ctx, resume: make(chan struct{}), trapped: make(chan struct{}), dead: make(chan struct{})}
+		h.envs[ctx] = u
+		prog := h.progs[h.envByCtx(ctx).Name]
+		go func() {
+			defer close(u.trapped)
+			prog(u)
+			// A program that returns without exiting falls off its
+			// code: model that as an instruction fault.
+			u.fault(riscv.CauseFetchPageFault, 0)
+		}()
+	} else {
+		u.resume <- struct{}{}
+	}
+	<-u.trapped
+}
+
+func (h *harness) Forget(ctx *riscv.Context) {
+	if u := h.envs[ctx]; u != nil {
+		close(u.dead)
+		delete(h.envs, ctx)
+	}
+}
+
+func (h *harness) envByCtx(ctx *riscv.Context) *Env {
+	for _, e := range h.k.envs {
+		if e != nil && &e.ctx == ctx {
+			return e
+		}
+	}
+	h.t.Fatalf("no env for context %p", ctx)
+	return nil
+}
+
+// trap hands control to the kernel and waits to be resumed; if the kernel
+// destroys the environment instead, the program's goroutine ends.
+func (u *uenv) trap() {
+	u.trapped <- struct{}{}
+	select {
+	case <-u.resume:
+	case <-u.dead:
+		runtime.Goexit()
+	}
+}
+
+func (u *uenv) ecall(n uint64, args ...uint64) (uint64, uint64) {
+	u.ctx.X[riscv.RegA7] = n
+	for i, a := range args {
+		u.ctx.X[riscv.RegA0+i] = a
+	}
+	u.ctx.Cause = riscv.CauseEcallU
+	u.trap()
+	return u.ctx.X[riscv.RegA0], u.ctx.X[riscv.RegA1]
+}
+
+func (u *uenv) fault(cause, addr uint64) {
+	u.ctx.Cause, u.ctx.Tval = cause, addr
+	u.trap()
+	u.h.t.Errorf("env resumed after a fault")
+	runtime.Goexit()
+}
+
+// spin burns ticks of CPU time; the timer interrupts it when its slot ends.
+func (u *uenv) spin(ticks uint64) {
+	p := u.h.p
+	for ticks > 0 {
+		if p.now >= p.armed {
+			u.ctx.Cause = riscv.IntMachineTimer
+			u.trap()
+			continue
+		}
+		step := min(ticks, p.armed-p.now)
+		p.now += step
+		ticks -= step
+	}
+}
+
+// access translates va as the hardware would for a User-mode access with
+// perm, faulting like the hardware if the page table forbids it.
+func (u *uenv) access(va uint64, perm vm.Perm, cause uint64) []byte {
+	as := u.h.envByCtx(u.ctx).as
+	pa, got, ok := as.Lookup(va)
+	if !ok || got&(perm|vm.U) != perm|vm.U {
+		u.fault(cause, va)
+	}
+	if !u.h.arena.Contains(pa &^ 4095) {
+		u.fault(riscv.CauseLoadAccess, va) // PMP: not RAM the env may touch
+	}
+	return u.h.arena.Page(pa &^ 4095)[pa&4095:]
+}
+
+func (u *uenv) store(va uint64, b []byte) {
+	for i, c := range b {
+		u.access(va+uint64(i), vm.W, riscv.CauseStorePageFault)[0] = c
+	}
+}
+
+func (u *uenv) load(va uint64, n int) []byte {
+	out := make([]byte, n)
+	for i := range out {
+		out[i] = u.access(va+uint64(i), vm.R, riscv.CauseLoadPageFault)[0]
+	}
+	return out
+}
+
+func (u *uenv) write(s string) (uint64, uint64) {
+	va := uint64(abi.RAMStart + 0x100000) // a heap page
+	u.store(va, []byte(s))
+	return u.ecall(abi.SysWrite, va, uint64(len(s)))
+}
+
+// image is a small env image: one text page, one read-only data page, and
+// a data segment with bss.
+var image = elftest.Build(abi.TextStart, []elftest.Prog{
+	{Type: elftest.PTLoad, Flags: elftest.PFR | elftest.PFX, Off: 0, VA: abi.TextStart, FileSz: 0x200, MemSz: 0x200},
+	{Type: elftest.PTLoad, Flags: elftest.PFR, Off: 0x200, VA: abi.TextStart + 0x1000, FileSz: 0x100, MemSz: 0x100},
+	{Type: elftest.PTLoad, Flags: elftest.PFR | elftest.PFW, Off: 0x300, VA: abi.TextStart + 0x2000, FileSz: 0x80, MemSz: 0x3000},
+}, 0x400)
+
+func newHarness(t *testing.T, progs map[string]program, text string) *harness {
+	t.Helper()
+	const pool = 64 << 20
+	h := &harness{t: t, p: &plat{}, progs: progs, envs: map[*riscv.Context]*uenv{}}
+	h.arena = mem.NewArena(poolBase, pool)
+	frames, err := mem.NewFrames(poolBase, pool)
+	require.NoError(t, err)
+	m, err := manifest.Parse(text)
+	require.NoError(t, err)
+	images := map[string][]byte{"bad": []byte("not an elf")}
+	for name := range progs {
+		images[name] = image
+	}
+	h.k, err = New(Config{Platform: h.p, CPU: h, Phys: h.arena, Frames: frames, Images: images, Manifest: m})
+	require.NoError(t, err)
+	return h
+}
+
+// run runs the kernel to completion with a deadline, and returns the exit
+// status.
+func (h *harness) run() uint32 {
+	done := make(chan uint32, 1)
+	go func() { done <- h.k.Run() }()
+	select {
+	case s := <-done:
+		return s
+	case <-time.After(10 * time.Second):
+		h.t.Fatalf("kernel did not finish; console:\n%s", h.p.out.String())
+		return 0
+	}
+}

@@ -1,0 +1,92 @@
+package riscv
+
+// Machine status (mstatus) fields (priv §3.1.6).
+const (
+	MstatusMIE  = 1 << 3
+	MstatusMPIE = 1 << 7
+	MstatusMPP  = 3 << 11 // previous privilege: 0 = U
+	MstatusFS   = 3 << 13 // floating-point state
+	MstatusMPRV = 1 << 17
+	FSOff       = 0 << 13
+	FSInitial   = 1 << 13
+	FSClean     = 2 << 13
+	FSDirty     = 3 << 13
+)
+
+// Machine interrupt enable bits (mie, priv §3.1.9).
+const (
+	MieMSIE = 1 << 3
+	MieMTIE = 1 << 7
+	MieMEIE = 1 << 11
+)
+
+// Counter enable bits (mcounteren, scounteren, priv §3.1.11).
+const (
+	CounterCY = 1 << 0
+	CounterTM = 1 << 1
+	CounterIR = 1 << 2
+)
+
+// The accessors below are one CSR instruction each (csr_riscv64.s).
+
+// ReadMstatus returns mstatus.
+func ReadMstatus() uint64
+
+// SetMstatus sets the bits of mask in mstatus.
+func SetMstatus(mask uint64)
+
+// ClearMstatus clears the bits of mask in mstatus.
+func ClearMstatus(mask uint64)
+
+// SetMie sets the bits of mask in mie.
+func SetMie(mask uint64)
+
+// ClearMie clears the bits of mask in mie.
+func ClearMie(mask uint64)
+
+// ReadMip returns the pending interrupts.
+func ReadMip() uint64
+
+// WriteMcounteren sets which counters lower modes may read.
+func WriteMcounteren(v uint64)
+
+// WriteScounteren sets which counters User mode may read (when S-mode exists).
+func WriteScounteren(v uint64)
+
+// WriteMedeleg sets which exceptions are delegated to S-mode.
+func WriteMedeleg(v uint64)
+
+// WriteMideleg sets which interrupts are delegated to S-mode.
+func WriteMideleg(v uint64)
+
+// ReadMtvec returns the trap vector.
+func ReadMtvec() uint64
+
+// ReadMhartid returns the hart's id.
+func ReadMhartid() uint64
+
+// ReadMisa returns the ISA description.
+func ReadMisa() uint64
+
+// ReadTime returns the time CSR (the CLINT's mtime, as the hart sees it).
+func ReadTime() uint64
+
+// ReadCycle returns the cycle counter.
+func ReadCycle() uint64
+
+// WriteSatp installs a page table (Sv39 mode and root PPN in v) and flushes
+// the address-translation caches, so that entries cached for the previous
+// table cannot be used for the new one.
+func WriteSatp(v uint64)
+
+// FlushTLB flushes the address-translation caches after a page-table entry
+// was changed (sfence.vma x0, x0).
+func FlushTLB()
+
+// WritePMP sets physical memory protection entry i (0..7): its address
+// register (already shifted right by 2) and its 8-bit configuration.
+func WritePMP(i int, addr uint64, cfg uint8)
+
+// WaitForInterrupt stalls the hart until an interrupt is pending, even one
+// masked by mstatus.MIE (priv §3.3.3).
+func WaitForInterrupt()

@@ -1,0 +1,34 @@
+package riscv
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/exo-os/exo/kernel/abi"
+)
+
+func TestFloorMatchesABI(t *testing.T) {
+	require.Equal(t, abi.SysFloor, FloorSyscall)
+	require.Less(t, FloorSyscall, 2048, "trapEntry loads it as a 12-bit immediate")
+}
+
+func TestCauseName(t *testing.T) {
+	for _, tc := range []struct {
+		cause uint64
+		name  string
+		addr  bool
+	}{
+		{CauseIllegalInsn, "illegal instruction", false},
+		{CauseStorePageFault, "store page fault", true},
+		{CauseLoadAccess, "load access fault", true},
+		{CauseFetchPageFault, "instruction page fault", true},
+		{CauseEcallU, "environment call from U-mode", false},
+		{IntMachineTimer, "machine timer interrupt", false},
+		{CauseInterrupt | 42, "interrupt 42", false},
+		{24, "exception 24", false},
+	} {
+		require.Equal(t, tc.name, CauseName(tc.cause))
+		require.Equal(t, tc.addr, HasAddress(tc.cause), tc.name)
+	}
+}

@@ -1,0 +1,168 @@
+// Package sched is Exo's CPU allocator: the Aegis slot vector (Engler et
+// al., SOSP'95 §5.2). Time is a vector of N slots, each one quantum long;
+// an environment owns slots by index, and the kernel walks the vector round
+// robin, running each slot's owner for its quantum.
+//
+// The vector lives in a page that every environment maps read-only
+// (abi.Slots), so who owns which slot, and which slot runs now, is visible
+// to all: allocation is exposed, not hidden.
+package sched
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/exo-os/exo/kernel/abi"
+)
+
+// EnvID names an environment; abi.FreeSlot (0) names nobody.
+type EnvID = uint32
+
+// Errors.
+var (
+	ErrNoSlots  = errors.New("not enough free slots")
+	ErrSlotHeld = errors.New("slot already held")
+)
+
+// Vector is the slot vector. Its state is the abi.Slots it was given, so
+// that what environments read is exactly what the scheduler uses.
+type Vector struct {
+	s *abi.Slots
+}
+
+// New makes a vector of n free slots in s (the shared page). Until the first
+// Advance, the current slot is the last one, so that slot 0 runs first.
+func New(s *abi.Slots, n int) (*Vector, error) {
+	if n < 1 || n > abi.MaxSlots {
+		return nil, fmt.Errorf("sched: %d slots, want 1..%d", n, abi.MaxSlots)
+	}
+	*s = abi.Slots{N: uint32(n), Current: uint32(n - 1)}
+	return &Vector{s: s}, nil
+}
+
+// Len returns the number of slots.
+func (v *Vector) Len() int { return int(v.s.N) }
+
+// Owner returns the owner of slot i.
+func (v *Vector) Owner(i int) EnvID { return v.s.Owner[i] }
+
+// Current returns the slot running now.
+func (v *Vector) Current() int { return int(v.s.Current) }
+
+// Switches returns how many times the current slot has changed.
+func (v *Vector) Switches() uint64 { return v.s.Switches }
+
+// Allocate gives env count free slots, spread over the vector (the lowest
+// free slot, then the free slot furthest from those held, and so on, so an
+// environment with several slots is not run in one long burst). It
+// allocates all or nothing.
+func (v *Vector) Allocate(env EnvID, count int) ([]int, error) {
+	if env == abi.FreeSlot {
+		return nil, errors.New("sched: cannot allocate slots to env 0")
+	}
+	if count < 1 || count > v.Len() {
+		return nil, fmt.Errorf("sched: cannot allocate %d slots of %d", count, v.Len())
+	}
+	if free := v.count(abi.FreeSlot); free < count {
+		return nil, fmt.Errorf("sched: env %d wants %d slots, %d free: %w", env, count, free, ErrNoSlots)
+	}
+	n := v.Len()
+	var got []int
+	for len(got) < count {
+		best, bestDist := -1, -1
+		for i := 0; i < n; i++ {
+			if v.s.Owner[i] != abi.FreeSlot {
+				continue
+			}
+			d := n // distance to the nearest slot already given
+			for _, g := range got {
+				dd := (i - g + n) % n
+				if (g-i+n)%n < dd {
+					dd = (g - i + n) % n
+				}
+				if dd < d {
+					d = dd
+				}
+			}
+			if d > bestDist {
+				best, bestDist = i, d
+			}
+		}
+		got = append(got, best)
+		v.s.Owner[best] = env
+	}
+	v.s.Generation++
+	return got, nil
+}
+
+// AllocateAt gives env the specific slot i.
+func (v *Vector) AllocateAt(env EnvID, i int) error {
+	if env == abi.FreeSlot {
+		return errors.New("sched: cannot allocate slots to env 0")
+	}
+	if i < 0 || i >= v.Len() {
+		return fmt.Errorf("sched: slot %d out of range 0..%d", i, v.Len()-1)
+	}
+	if o := v.s.Owner[i]; o != abi.FreeSlot {
+		return fmt.Errorf("sched: slot %d held by env %d: %w", i, o, ErrSlotHeld)
+	}
+	v.s.Owner[i] = env
+	v.s.Generation++
+	return nil
+}
+
+// Release frees every slot env holds and returns their indexes.
+func (v *Vector) Release(env EnvID) []int {
+	var freed []int
+	for i := 0; i < v.Len(); i++ {
+		if v.s.Owner[i] == env {
+			v.s.Owner[i] = abi.FreeSlot
+			freed = append(freed, i)
+		}
+	}
+	if len(freed) > 0 {
+		v.s.Generation++
+	}
+	return freed
+}
+
+// Held returns the slots env holds.
+func (v *Vector) Held(env EnvID) []int {
+	var held []int
+	for i := 0; i < v.Len(); i++ {
+		if v.s.Owner[i] == env {
+			held = append(held, i)
+		}
+	}
+	return held
+}
+
+func (v *Vector) count(env EnvID) int {
+	n := 0
+	for i := 0; i < v.Len(); i++ {
+		if v.s.Owner[i] == env {
+			n++
+		}
+	}
+	return n
+}
+
+// Advance moves to the next slot, round robin, whose owner ready reports
+// runnable, and returns it. Free slots and slots of environments that cannot
+// run are skipped rather than idled through, so the CPU is never held by
+// nobody while someone can run. ok is false if no slot's owner can run; the
+// current slot is then unchanged.
+func (v *Vector) Advance(ready func(EnvID) bool) (slot int, env EnvID, ok bool) {
+	n := v.Len()
+	cur := int(v.s.Current)
+	for step := 1; step <= n; step++ {
+		i := (cur + step) % n
+		o := v.s.Owner[i]
+		if o != abi.FreeSlot && ready(o) {
+			v.s.Current = uint32(i)
+			v.s.Switches++
+			return i, o, true
+		}
+	}
+	return cur, abi.FreeSlot, false
+}
