@@ -18,6 +18,20 @@ TEXT ·write8(SB),NOSPLIT,$0-9
 	MOVB	A1, (A0)
 	RET
 
+TEXT ·read16(SB),NOSPLIT,$0-10
+	MOV	addr+0(FP), A0
+	MOVHU	(A0), A1
+	FENCE
+	MOVH	A1, ret+8(FP)
+	RET
+
+TEXT ·write16(SB),NOSPLIT,$0-10
+	MOV	addr+0(FP), A0
+	MOVHU	v+8(FP), A1
+	FENCE
+	MOVH	A1, (A0)
+	RET
+
 TEXT ·read32(SB),NOSPLIT,$0-12
 	MOV	addr+0(FP), A0
 	MOVWU	(A0), A1

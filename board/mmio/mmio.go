@@ -13,6 +13,8 @@ package mmio
 type Bus interface {
 	Read8(addr uintptr) uint8
 	Write8(addr uintptr, v uint8)
+	Read16(addr uintptr) uint16
+	Write16(addr uintptr, v uint16)
 	Read32(addr uintptr) uint32
 	Write32(addr uintptr, v uint32)
 	Read64(addr uintptr) uint64

@@ -83,9 +83,19 @@ func WriteSatp(v uint64)
 // was changed (sfence.vma x0, x0).
 func FlushTLB()
 
-// WritePMP sets physical memory protection entry i (0..7): its address
+// writePMP sets physical memory protection entry i (0..7): its address
 // register (already shifted right by 2) and its 8-bit configuration.
-func WritePMP(i int, addr uint64, cfg uint8)
+func writePMP(i int, addr uint64, cfg uint8)
+
+// WritePMP sets PMP entry i (0..7, the entries every implementation with PMP
+// has at least of on the boards Exo supports) to address register addr
+// (the address shifted right by 2) and configuration cfg.
+func WritePMP(i int, addr uint64, cfg uint8) {
+	if i < 0 || i > 7 {
+		panic("riscv: PMP entry out of range")
+	}
+	writePMP(i, addr, cfg)
+}
 
 // WaitForInterrupt stalls the hart until an interrupt is pending, even one
 // masked by mstatus.MIE (priv §3.3.3).

@@ -80,20 +80,20 @@ TEXT ·ReadCycle(SB),NOSPLIT,$0-8
 TEXT ·WriteSatp(SB),NOSPLIT,$0-8
 	MOV	v+0(FP), X5
 	CSRRW	X5, SATP, X0
-	SFENCEVMA
+	WORD	$0x12000073	// sfence.vma x0, x0
 	RET
 
 TEXT ·FlushTLB(SB),NOSPLIT,$0-0
-	SFENCEVMA
+	WORD	$0x12000073	// sfence.vma x0, x0
 	RET
 
 TEXT ·WaitForInterrupt(SB),NOSPLIT,$0-0
-	WFI
+	WORD	$0x10500073	// wfi
 	RET
 
-// func WritePMP(i int, addr uint64, cfg uint8)
+// func writePMP(i int, addr uint64, cfg uint8)
 // pmpcfg0 holds the 8-bit configurations of entries 0..7 (RV64, priv §3.7.1).
-TEXT ·WritePMP(SB),NOSPLIT,$0-17
+TEXT ·writePMP(SB),NOSPLIT,$0-17
 	MOV	i+0(FP), X5
 	MOV	addr+8(FP), X6
 	MOVBU	cfg+16(FP), X7

@@ -15,7 +15,7 @@ TEXT ·run(SB),NOSPLIT|NOFRAME,$0-8
 	MOV	X1, Context_kra(X5)
 	MOV	X2, Context_ksp(X5)
 	MOV	X3, Context_kgp(X5)
-	MOV	X4, Context_ktp(X5)
+	MOV	TP, Context_ktp(X5)
 	MOV	g, Context_kg(X5)
 	CSRRS	X0, MTVEC, X6
 	MOV	X6, Context_kvec(X5)
@@ -28,7 +28,7 @@ TEXT ·run(SB),NOSPLIT|NOFRAME,$0-8
 	MOV	(Context_X+1*8)(X5), X1
 	MOV	(Context_X+2*8)(X5), X2
 	MOV	(Context_X+3*8)(X5), X3
-	MOV	(Context_X+4*8)(X5), X4
+	MOV	(Context_X+4*8)(X5), TP
 	MOV	(Context_X+6*8)(X5), X6
 	MOV	(Context_X+7*8)(X5), X7
 	MOV	(Context_X+8*8)(X5), X8
@@ -50,13 +50,13 @@ TEXT ·run(SB),NOSPLIT|NOFRAME,$0-8
 	MOV	(Context_X+24*8)(X5), X24
 	MOV	(Context_X+25*8)(X5), X25
 	MOV	(Context_X+26*8)(X5), X26
-	MOV	(Context_X+27*8)(X5), X27
+	MOV	(Context_X+27*8)(X5), g
 	MOV	(Context_X+28*8)(X5), X28
 	MOV	(Context_X+29*8)(X5), X29
 	MOV	(Context_X+30*8)(X5), X30
 	MOV	(Context_X+31*8)(X5), X31
 	MOV	(Context_X+5*8)(X5), X5
-	MRET
+	WORD	$0x30200073	// mret
 
 // trapEntry is mtvec while an environment runs (direct mode: the address
 // must be 4-byte aligned, which Go's function alignment guarantees).
@@ -77,13 +77,13 @@ TEXT ·trapEntry(SB),NOSPLIT|NOFRAME,$0
 	CSRRW	X6, MEPC, X0
 	MOV	(Context_X+6*8)(X5), X6
 	CSRRW	X5, MSCRATCH, X5
-	MRET
+	WORD	$0x30200073	// mret
 
 full:
 	MOV	X1, (Context_X+1*8)(X5)
 	MOV	X2, (Context_X+2*8)(X5)
 	MOV	X3, (Context_X+3*8)(X5)
-	MOV	X4, (Context_X+4*8)(X5)
+	MOV	TP, (Context_X+4*8)(X5)
 	MOV	X7, (Context_X+7*8)(X5)
 	MOV	X8, (Context_X+8*8)(X5)
 	MOV	X9, (Context_X+9*8)(X5)
@@ -104,7 +104,7 @@ full:
 	MOV	X24, (Context_X+24*8)(X5)
 	MOV	X25, (Context_X+25*8)(X5)
 	MOV	X26, (Context_X+26*8)(X5)
-	MOV	X27, (Context_X+27*8)(X5)
+	MOV	g, (Context_X+27*8)(X5)
 	MOV	X28, (Context_X+28*8)(X5)
 	MOV	X29, (Context_X+29*8)(X5)
 	MOV	X30, (Context_X+30*8)(X5)
@@ -124,7 +124,7 @@ full:
 	MOV	Context_kra(X5), X1
 	MOV	Context_ksp(X5), X2
 	MOV	Context_kgp(X5), X3
-	MOV	Context_ktp(X5), X4
+	MOV	Context_ktp(X5), TP
 	MOV	Context_kg(X5), g
 	RET
 

@@ -55,7 +55,7 @@ func New(strict bool) *Model {
 }
 
 // Reg declares a register at addr that must be accessed with width bytes
-// (1, 4 or 8), holding the initial value v.
+// (1, 2, 4 or 8), holding the initial value v.
 func (m *Model) Reg(addr uintptr, width int, v uint64) {
 	m.width[addr] = width
 	m.regs[addr] = v
@@ -137,6 +137,12 @@ func (m *Model) Read8(addr uintptr) uint8 { return uint8(m.read(addr, 1)) }
 
 // Write8 implements mmio.Bus.
 func (m *Model) Write8(addr uintptr, v uint8) { m.write(addr, 1, uint64(v)) }
+
+// Read16 implements mmio.Bus.
+func (m *Model) Read16(addr uintptr) uint16 { return uint16(m.read(addr, 2)) }
+
+// Write16 implements mmio.Bus.
+func (m *Model) Write16(addr uintptr, v uint16) { m.write(addr, 2, uint64(v)) }
 
 // Read32 implements mmio.Bus.
 func (m *Model) Read32(addr uintptr) uint32 { return uint32(m.read(addr, 4)) }

@@ -1,0 +1,109 @@
+// Package board is what every Exo board provides the kernel: a Machine (the
+// console, the machine timer, an entropy source, and the hart's idle and
+// halt) and a Layout (where the kernel, device buffers, the boot manifest and
+// the frame pool lie in physical memory).
+//
+// Board packages (board/qemu/virt, board/starfive/visionfive2) fill these in
+// from their memory maps; the drivers they use take base addresses and
+// register geometry as data, so both boards share them.
+package board
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/exo-os/exo/board/driver/clint"
+	"github.com/exo-os/exo/board/driver/uart16550"
+)
+
+// ErrNoEntropy is returned by a machine without an entropy source.
+var ErrNoEntropy = errors.New("board: no entropy source")
+
+// Machine is one board's devices as the kernel uses them. It implements
+// kernel.Platform.
+type Machine struct {
+	// Name is the board's name, as `make BOARD=` spells it.
+	Name string
+	// UART is the console.
+	UART *uart16550.UART
+	// CLINT is the machine timer, and Hart the hart the kernel runs on.
+	CLINT *clint.CLINT
+	Hart  int
+	// RNG fills a buffer with entropy; nil if the board has none.
+	RNG func([]byte) error
+	// WFI waits for an interrupt.
+	WFI func()
+	// Halt ends the machine with a status (on QEMU, the emulator's exit
+	// status); it may return on boards that cannot power off.
+	Halt func(status uint32)
+	// Layout is the physical memory map.
+	Layout Layout
+}
+
+// Console returns the console writer.
+func (m *Machine) Console() io.Writer { return m.UART }
+
+// Now returns the machine timer.
+func (m *Machine) Now() uint64 { return m.CLINT.Mtime() }
+
+// TimebaseHz returns the machine timer's rate.
+func (m *Machine) TimebaseHz() uint64 { return m.CLINT.TimebaseHz }
+
+// ArmTimer raises the kernel's hart's timer interrupt at deadline.
+func (m *Machine) ArmTimer(deadline uint64) { m.CLINT.SetCompare(m.Hart, deadline) }
+
+// Idle waits for an interrupt.
+func (m *Machine) Idle() { m.WFI() }
+
+// Entropy fills b from the board's entropy source.
+func (m *Machine) Entropy(b []byte) error {
+	if m.RNG == nil {
+		return ErrNoEntropy
+	}
+	return m.RNG(b)
+}
+
+// Layout is a board's physical memory map as the kernel divides it. Each
+// region is [Start, End).
+type Layout struct {
+	// Kernel is the Go runtime's memory: image, heap and stacks.
+	KernelStart, KernelEnd uint64
+	// DMA holds buffers shared with devices.
+	DMAStart, DMAEnd uint64
+	// Manifest is where a boot manifest may be placed before boot.
+	ManifestStart, ManifestEnd uint64
+	// Pool is the memory environments and page tables are made of.
+	PoolStart, PoolEnd uint64
+}
+
+// Protected returns the range User mode must never reach: everything the
+// kernel keeps for itself (kernel, DMA buffers, manifest).
+func (l Layout) Protected() (lo, hi uint64) { return l.KernelStart, l.PoolStart }
+
+// Validate checks that the regions are page aligned, non-empty, in order,
+// and do not overlap.
+func (l Layout) Validate() error {
+	regions := []struct {
+		name       string
+		start, end uint64
+	}{
+		{"kernel", l.KernelStart, l.KernelEnd},
+		{"DMA", l.DMAStart, l.DMAEnd},
+		{"manifest", l.ManifestStart, l.ManifestEnd},
+		{"pool", l.PoolStart, l.PoolEnd},
+	}
+	var prev uint64
+	for i, r := range regions {
+		switch {
+		case r.start%4096 != 0 || r.end%4096 != 0:
+			return fmt.Errorf("board: %s region [%#x, %#x) is not page aligned", r.name, r.start, r.end)
+		case r.end <= r.start:
+			return fmt.Errorf("board: %s region [%#x, %#x) is empty", r.name, r.start, r.end)
+		case i > 0 && r.start < prev:
+			return fmt.Errorf("board: %s region starts at %#x, inside the %s region (ends %#x)", r.name, r.start, regions[i-1].name, prev)
+		}
+		prev = r.end
+	}
+	return nil
+}

@@ -1,0 +1,163 @@
+//go:build tamago
+
+package virt
+
+import (
+	"fmt"
+	"runtime/goos"
+	"unsafe"
+
+	"github.com/usbarmory/tamago/riscv64"
+
+	"github.com/exo-os/exo/board"
+	"github.com/exo-os/exo/board/driver/virtio"
+	"github.com/exo-os/exo/board/fdt"
+	"github.com/exo-os/exo/board/mmio"
+	"github.com/exo-os/exo/kernel/riscv"
+)
+
+// The TamaGo runtime hooks (tamago goos package): where the kernel's Go
+// runtime lives, and how it prints, tells time, draws random bytes and
+// exits on this board.
+
+//go:linkname ramStart runtime/goos.RamStart
+var ramStart uint = KernelStart
+
+//go:linkname ramSize runtime/goos.RamSize
+var ramSize uint = KernelSize
+
+//go:linkname ramStackOffset runtime/goos.RamStackOffset
+var ramStackOffset uint = 0x100
+
+var (
+	bus = mmio.Direct{}
+	cpu = &riscv64.CPU{}
+	rng *virtio.Entropy
+	// early is the state of the generator the runtime's start-up uses
+	// for its hash seeds before the entropy device is up (see
+	// getRandomData). The capability key never comes from it.
+	early uint64
+)
+
+// printk runs before package initialization too, so it reaches the UART
+// through constants only.
+//
+//go:linkname printk runtime/goos.Printk
+func printk(c byte) {
+	const lsr, thrEmpty = UART0Base + 5, 1 << 5
+	if c == '\n' {
+		printk('\r')
+	}
+	for bus.Read8(lsr)&thrEmpty == 0 {
+	}
+	bus.Write8(UART0Base, c)
+}
+
+//go:linkname nanotime runtime/goos.Nanotime
+func nanotime() int64 {
+	return int64(bus.Read64(CLINTBase+0xbff8) * (1e9 / TimebaseHz))
+}
+
+//go:linkname initRNG runtime/goos.InitRNG
+func initRNG() {}
+
+// getRandomData serves the Go runtime (hash seeds, at start-up) and
+// crypto/rand. Once the virtio entropy device is up, every byte comes from
+// it; before that (runtime start-up only) a splitmix64 generator seeded
+// from the cycle and time counters fills in.
+//
+//go:linkname getRandomData runtime/goos.GetRandomData
+func getRandomData(b []byte) {
+	if rng != nil {
+		if err := rng.Read(b); err != nil {
+			panic(err)
+		}
+		return
+	}
+	if early == 0 {
+		early = riscv.ReadCycle() ^ riscv.ReadTime()<<32 ^ 0x9e3779b97f4a7c15
+	}
+	for i := range b {
+		early += 0x9e3779b97f4a7c15
+		z := early
+		z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+		z = (z ^ z>>27) * 0x94d049bb133111eb
+		b[i] = byte(z ^ z>>31)
+	}
+}
+
+//go:linkname hwinit1 runtime/goos.Hwinit1
+func hwinit1() {
+	cpu.Init()
+	goos.Exit = func(code int32) {
+		halt(uint32(code))
+	}
+	UART(bus).Init()
+}
+
+func halt(status uint32) {
+	Finisher(bus).Exit(status)
+	for {
+		riscv.WaitForInterrupt()
+	}
+}
+
+// Machine brings up the board's devices and returns them for the kernel.
+// It fails if the memory map cannot hold the kernel; a missing entropy
+// source is reported by Machine.Entropy, which the kernel calls at boot.
+func Machine() (*board.Machine, error) {
+	ram, err := dramSize()
+	if err != nil {
+		return nil, err
+	}
+	layout, err := Layout(ram)
+	if err != nil {
+		return nil, err
+	}
+	m := &board.Machine{
+		Name:   Name,
+		UART:   UART(bus),
+		CLINT:  CLINT(bus),
+		Hart:   0,
+		WFI:    riscv.WaitForInterrupt,
+		Halt:   halt,
+		Layout: layout,
+	}
+	var bases []uintptr
+	for i := 0; i < VirtioSlots; i++ {
+		bases = append(bases, VirtioBase+uintptr(i)*VirtioStride)
+	}
+	// The entropy device's queue and buffer sit at the start of the DMA
+	// region, outside the Go heap, at a known physical address.
+	base, err := virtio.Probe(bus, bases, virtio.TypeEntropy)
+	if err == nil {
+		rng, err = virtio.NewEntropy(&virtio.Device{Bus: bus, Base: base}, physBytes(layout.DMAStart, virtio.EntropyBytes), layout.DMAStart)
+	}
+	if err != nil {
+		err = fmt.Errorf("qemu-virt: no entropy source (%w); run QEMU with -device virtio-rng-device", err)
+		m.RNG = func([]byte) error { return err }
+	} else {
+		m.RNG = rng.Read
+	}
+	return m, nil
+}
+
+
+// physBytes returns n bytes of physical memory at pa (Machine mode runs
+// untranslated).
+func physBytes(pa uint64, n int) []byte {
+	return unsafe.Slice((*byte)(unsafe.Add(nil, uintptr(pa))), n)
+}
+
+// dramSize reads the DRAM size from the device tree QEMU left in memory.
+func dramSize() (uint64, error) {
+	pa := bus.Read64(ResetVecFDT)
+	if pa < DRAMBase || pa%8 != 0 {
+		return 0, fmt.Errorf("qemu-virt: no device tree address in the reset vector (found %#x)", pa)
+	}
+	n, err := fdt.Size(physBytes(pa, 8))
+	if err != nil {
+		return 0, fmt.Errorf("qemu-virt: device tree at %#x: %w", pa, err)
+	}
+	return RAMFromDeviceTree(physBytes(pa, n))
+}

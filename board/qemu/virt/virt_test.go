@@ -1,0 +1,42 @@
+package virt
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestRAMFromDeviceTree(t *testing.T) {
+	qemu, err := exec.LookPath("qemu-system-riscv64")
+	if err != nil {
+		if os.Getenv("EXO_REQUIRE_TOOLS") == "1" {
+			t.Fatal("qemu-system-riscv64 not found")
+		}
+		t.Skip("qemu-system-riscv64 not found")
+	}
+	dtb := filepath.Join(t.TempDir(), "virt.dtb")
+	out, err := exec.Command(qemu, "-machine", "virt,dumpdtb="+dtb, "-m", "1G", "-nographic").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	b, err := os.ReadFile(dtb)
+	require.NoError(t, err)
+	n, err := RAMFromDeviceTree(b)
+	require.NoError(t, err)
+	require.Equal(t, uint64(1<<30), n)
+	_, err = RAMFromDeviceTree(b[:100])
+	require.Error(t, err)
+}
+
+func TestLayout(t *testing.T) {
+	l, err := Layout(1 << 30)
+	require.NoError(t, err)
+	require.Equal(t, uint64(0xc0000000), l.PoolEnd)
+	require.Equal(t, uint64(0x84200000), l.PoolStart)
+	lo, hi := l.Protected()
+	require.Equal(t, uint64(0x80000000), lo)
+	require.Equal(t, uint64(0x84200000), hi)
+	_, err = Layout(128 << 20)
+	require.ErrorContains(t, err, "128 MiB of RAM")
+}
