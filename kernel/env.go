@@ -112,7 +112,13 @@ func (k *Kernel) Spawn(image string, memSize uint64, nslots int, arg string) (_ 
 	if e.as, err = vm.New(k.phys, k.frames); err != nil {
 		return nil, err
 	}
-	e.satp = e.as.Satp()
+	// The env id tags the address space's TLB entries, if the hart has
+	// that many ASID bits; ASID 0 means untagged, flushed on every switch.
+	asid := uint16(0)
+	if id < 1<<k.asidBits {
+		asid = uint16(id)
+	}
+	e.satp = e.as.Satp(asid)
 
 	for va := uint64(abi.RAMStart); va < abi.RAMStart+memSize; va += mem.PageSize {
 		pa, err := k.allocPage(e)

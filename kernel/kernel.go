@@ -59,6 +59,8 @@ type Config struct {
 	Images map[string][]byte
 	// Manifest says what to start.
 	Manifest *manifest.Manifest
+	// ASIDBits is how many address-space-id bits the hart implements.
+	ASIDBits int
 }
 
 // Kernel is the exokernel's state.
@@ -70,6 +72,8 @@ type Kernel struct {
 	images  map[string][]byte
 	console io.Writer
 
+	asidBits int
+
 	envs    []*Env // by id; envs[0] is nil
 	live    int
 	slots   *sched.Vector
@@ -78,9 +82,11 @@ type Kernel struct {
 	quantum  uint64 // ticks
 	boot     uint64 // ticks at New
 	cur      *Env
-	sliceEnd uint64
-	first    *Env // the first environment started: its status is the machine's
-	open     *Env // the environment whose console line is unfinished
+	tick     bool   // the timer went off: start the next interval
+	pass     bool   // cur gave up the rest of the interval
+	deadline uint64 // when the current interval ends
+	first    *Env   // the first environment started: its status is the machine's
+	open     *Env   // the environment whose console line is unfinished
 
 	// Idles counts waits for an interrupt with nothing runnable.
 	Idles uint64
@@ -96,7 +102,7 @@ func New(c Config) (*Kernel, error) {
 	k := &Kernel{
 		plat: c.Platform, cpu: c.CPU, phys: c.Phys, frames: c.Frames,
 		images: c.Images, console: c.Platform.Console(),
-		envs: []*Env{nil},
+		envs: []*Env{nil}, asidBits: min(c.ASIDBits, 16),
 	}
 	k.boot = k.plat.Now()
 	k.quantum = clint.NsToTicks(uint64(c.Manifest.Quantum.Nanoseconds()), k.plat.TimebaseHz())
@@ -148,8 +154,7 @@ func (k *Kernel) Run() uint32 {
 			k.idle()
 			continue
 		}
-		k.cpu.Enter(&e.ctx, e.satp)
-		k.trap(e)
+		k.runEnv(e)
 	}
 	k.printf("all environments finished\n")
 	if k.first.killed {
@@ -158,14 +163,50 @@ func (k *Kernel) Run() uint32 {
 	return k.first.status
 }
 
-// pick returns the environment to enter: the current one while its slot
-// lasts and it can run, else the owner of the next slot that can run.
+// runEnv enters e and handles its traps until one of them takes it off the
+// CPU. A system call that returns to its caller goes straight back, without
+// a trip through the scheduler.
+func (k *Kernel) runEnv(e *Env) {
+	for {
+		k.cpu.Enter(&e.ctx, e.satp)
+		if e.ctx.Cause != riscv.CauseEcallU {
+			k.trap(e)
+			return
+		}
+		e.Syscalls++
+		k.syscall(e)
+		if e.state != Runnable || k.pass || k.cur != e {
+			return
+		}
+	}
+}
+
+// pick returns the environment to enter. The current one continues until
+// the timer ticks or it yields or blocks, so returning from a system call
+// reads no clock and programs no timer. On a tick, the slot vector starts
+// its next interval and the timer is armed for the one after (once per
+// quantum, on a fixed grid); on a yield or block, the rest of the interval
+// passes to the next slot's owner that can run.
 func (k *Kernel) pick() *Env {
-	now := k.plat.Now()
-	if e := k.cur; e != nil && e.state == Runnable && now < k.sliceEnd {
+	if e := k.cur; e != nil && e.state == Runnable && !k.tick && !k.pass {
 		return e
 	}
-	_, id, ok := k.slots.Advance(func(id uint32) bool { return k.envs[id].ready(now) })
+	now := k.plat.Now()
+	ready := func(id uint32) bool { return k.envs[id].ready(now) }
+	var id uint32
+	var ok bool
+	if k.tick || k.cur == nil {
+		if _, id, ok = k.slots.Tick(ready); ok {
+			k.deadline += k.quantum
+			if k.deadline <= now {
+				k.deadline = now + k.quantum
+			}
+			k.plat.ArmTimer(k.deadline)
+		}
+	} else {
+		_, id, ok = k.slots.Pass(ready)
+	}
+	k.tick, k.pass = false, false
 	if !ok {
 		k.cur = nil
 		return nil
@@ -173,12 +214,11 @@ func (k *Kernel) pick() *Env {
 	e := k.envs[id]
 	e.Slices++
 	k.cur = e
-	k.sliceEnd = now + k.quantum
-	k.plat.ArmTimer(k.sliceEnd)
 	return e
 }
 
-// idle waits for the earliest sleeper's deadline.
+// idle waits for the earliest sleeper's deadline; the interval after it
+// starts afresh.
 func (k *Kernel) idle() {
 	wake := ^uint64(0)
 	for _, e := range k.envs {
@@ -189,7 +229,8 @@ func (k *Kernel) idle() {
 	k.plat.ArmTimer(wake)
 	k.Idles++
 	k.plat.Idle()
+	k.tick = true
 }
 
-// endSlice makes the next pick move to the next slot.
-func (k *Kernel) endSlice() { k.sliceEnd = 0 }
+// endSlice passes the rest of the interval on at the next pick.
+func (k *Kernel) endSlice() { k.pass = true }

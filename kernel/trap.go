@@ -8,10 +8,10 @@ import (
 func (k *Kernel) trap(e *Env) {
 	switch c := e.ctx.Cause; c {
 	case riscv.IntMachineTimer:
-		// The slot is over: the next pick moves to the next slot and
+		// The interval is over: the next pick starts the next one and
 		// re-arms the timer, which clears the interrupt.
 		e.Preemptions++
-		k.endSlice()
+		k.tick = true
 	case riscv.CauseEcallU:
 		e.Syscalls++
 		k.syscall(e)

@@ -57,6 +57,8 @@ func run(m *board.Machine, images fs.FS, defaultManifest string) (uint32, error)
 	if err := riscv.PrepareUserMode(lo, hi, m.Layout.PoolEnd); err != nil {
 		return 0, err
 	}
+	asid := riscv.ASIDBits()
+	fmt.Printf("exo: %d ASID bits\n", asid)
 	k, err := kernel.New(kernel.Config{
 		Platform: m,
 		CPU:      &riscv.Hart{},
@@ -64,6 +66,7 @@ func run(m *board.Machine, images fs.FS, defaultManifest string) (uint32, error)
 		Frames:   frames,
 		Images:   imgs,
 		Manifest: man,
+		ASIDBits: asid,
 	})
 	if err != nil {
 		return 0, err

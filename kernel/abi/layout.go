@@ -71,10 +71,16 @@ const FreeSlot = 0
 // ownership does.
 type Slots struct {
 	Generation uint64
-	// Current is the slot running now.
+	// Current is the slot whose time interval this is: it advances by one
+	// runnable slot at every timer tick.
 	Current uint32
 	// N is how many slots the vector has.
 	N uint32
+	// Running is the slot whose owner holds the CPU now: Current's, or a
+	// later slot's owner that received the rest of the interval when the
+	// owners before it yielded or blocked.
+	Running uint32
+	_       uint32
 	// Owner holds the environment id owning each slot (FreeSlot if none).
 	Owner [MaxSlots]uint32
 	// Switches counts slot changes since boot.

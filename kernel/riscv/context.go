@@ -20,9 +20,8 @@ type Context struct {
 	FPValid bool
 
 	// The kernel's registers while the environment runs: return address,
-	// stack, global and thread pointers, the goroutine, and the trap vector
-	// to restore on the way back.
-	kra, ksp, kgp, ktp, kg, kvec uint64
+	// stack, global and thread pointers, and the goroutine.
+	kra, ksp, kgp, ktp, kg uint64
 }
 
 // Register numbers of the ABI names the kernel uses.

@@ -74,10 +74,13 @@ func ReadTime() uint64
 // ReadCycle returns the cycle counter.
 func ReadCycle() uint64
 
-// WriteSatp installs a page table (Sv39 mode and root PPN in v) and flushes
-// the address-translation caches, so that entries cached for the previous
-// table cannot be used for the new one.
+// WriteSatp installs a page table: Sv39 mode, address-space id and root PPN
+// in v. It does not flush the address-translation caches; entries are tagged
+// with the ASID.
 func WriteSatp(v uint64)
+
+// ReadSatp returns satp.
+func ReadSatp() uint64
 
 // FlushTLB flushes the address-translation caches after a page-table entry
 // was changed (sfence.vma x0, x0).

@@ -80,7 +80,11 @@ TEXT ·ReadCycle(SB),NOSPLIT,$0-8
 TEXT ·WriteSatp(SB),NOSPLIT,$0-8
 	MOV	v+0(FP), X5
 	CSRRW	X5, SATP, X0
-	WORD	$0x12000073	// sfence.vma x0, x0
+	RET
+
+TEXT ·ReadSatp(SB),NOSPLIT,$0-8
+	CSRRS	X0, SATP, X5
+	MOV	X5, ret+0(FP)
 	RET
 
 TEXT ·FlushTLB(SB),NOSPLIT,$0-0

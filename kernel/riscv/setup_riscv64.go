@@ -25,6 +25,7 @@ const (
 //   - The machine timer interrupt is enabled in mie; mstatus.MIE stays
 //     clear, so it is taken only while an environment runs.
 //   - mret returns to User mode (mstatus.MPP = 0).
+//   - mtvec points at the environment trap entry from now on.
 func PrepareUserMode(protLo, protHi, userHi uint64) error {
 	if protLo%4 != 0 || protHi%4 != 0 || userHi%4 != 0 || !(protLo < protHi && protHi < userHi) {
 		return fmt.Errorf("riscv: bad PMP ranges: protect [%#x, %#x), allow [%#x, %#x)", protLo, protHi, protHi, userHi)
@@ -41,5 +42,6 @@ func PrepareUserMode(protLo, protHi, userHi uint64) error {
 	WriteMideleg(0)
 	ClearMstatus(MstatusMIE | MstatusMPP | MstatusMPRV)
 	SetMie(MieMTIE)
+	InstallTrapVector()
 	return nil
 }

@@ -1,9 +1,12 @@
 // The trap path: enter an environment in User mode, and come back to the
 // kernel's Go code on the environment's next trap as if run() had returned.
 //
-// While an environment runs, mscratch holds its *Context and mtvec points at
-// trapEntry. The kernel's own registers that Go expects preserved across a
-// call (ra, sp, gp, tp, g) wait in the Context; every other register is
+// mtvec points at trapEntry for good (InstallTrapVector). While an
+// environment runs, mscratch holds its *Context; while the kernel runs it
+// holds 0, which is how trapEntry tells a kernel fault (handed to the Go
+// runtime's handler) from an environment's trap without reading another
+// CSR. The kernel's own registers that Go expects preserved across a call
+// (ra, sp, gp, tp, g) wait in the Context; every other register is
 // caller-saved in Go's ABI, so run() may return with them clobbered.
 
 #include "go_asm.h"
@@ -17,10 +20,30 @@ TEXT ·run(SB),NOSPLIT|NOFRAME,$0-8
 	MOV	X3, Context_kgp(X5)
 	MOV	TP, Context_ktp(X5)
 	MOV	g, Context_kg(X5)
-	CSRRS	X0, MTVEC, X6
-	MOV	X6, Context_kvec(X5)
-	MOV	$·trapEntry(SB), X6
-	CSRRW	X6, MTVEC, X0
+
+	// Floating point, lazily (priv §3.1.6.6). mstatus.FS is left Clean
+	// whenever an environment is entered, so Dirty now means the kernel's
+	// own Go code wrote the registers since: they belong to nobody.
+	CSRRS	X0, MSTATUS, X6
+	SRL	$13, X6, X7
+	AND	$3, X7
+	MOV	$3, X28
+	BNE	X7, X28, 2(PC)
+	MOV	X0, ·fpOwner(SB)
+	MOV	·fpOwner(SB), X7
+	BEQ	X7, X5, fpready
+	MOVBU	Context_FPValid(X5), X7
+	BEQ	X7, X0, fpzero
+	CALL	·loadFP(SB)
+	JMP	fploaded
+fpzero:
+	CALL	·clearFP(SB)
+fploaded:
+	MOV	X5, ·fpOwner(SB)
+	MOV	$(1<<13), X7		// Dirty -> Clean
+	CSRRC	X7, MSTATUS, X0
+fpready:
+
 	CSRRW	X5, MSCRATCH, X0
 	MOV	Context_PC(X5), X6
 	CSRRW	X6, MEPC, X0
@@ -58,16 +81,18 @@ TEXT ·run(SB),NOSPLIT|NOFRAME,$0-8
 	MOV	(Context_X+5*8)(X5), X5
 	WORD	$0x30200073	// mret
 
-// trapEntry is mtvec while an environment runs (direct mode: the address
-// must be 4-byte aligned, which Go's function alignment guarantees).
+// trapEntry is mtvec (direct mode: the address must be 4-byte aligned,
+// which Go's function alignment guarantees).
 TEXT ·trapEntry(SB),NOSPLIT|NOFRAME,$0
 	CSRRW	X5, MSCRATCH, X5	// X5 = ctx, mscratch = the env's X5
+	BEQ	X5, X0, kernel
 	MOV	X6, (Context_X+6*8)(X5)
 
 	// The floor: an ecall with a7 = FloorSyscall returns at once, saving
 	// and restoring only the two registers this check needs. It measures
 	// the hardware round trip under everything else the kernel does.
 	CSRRS	X0, MCAUSE, X6
+	MOV	X6, Context_Cause(X5)
 	ADD	$-8, X6			// 8: environment call from U-mode
 	BNE	X6, X0, full
 	MOV	$const_FloorSyscall, X6
@@ -109,18 +134,30 @@ full:
 	MOV	X29, (Context_X+29*8)(X5)
 	MOV	X30, (Context_X+30*8)(X5)
 	MOV	X31, (Context_X+31*8)(X5)
-	CSRRS	X0, MSCRATCH, X6
+	CSRRW	X0, MSCRATCH, X6	// the env's X5; mscratch = 0: kernel
 	MOV	X6, (Context_X+5*8)(X5)
 	CSRRS	X0, MEPC, X6
 	MOV	X6, Context_PC(X5)
-	CSRRS	X0, MCAUSE, X6
-	MOV	X6, Context_Cause(X5)
 	CSRRS	X0, MTVAL, X6
 	MOV	X6, Context_Tval(X5)
 
-	// Back to the kernel: its trap vector, registers, and run()'s caller.
-	MOV	Context_kvec(X5), X6
-	CSRRW	X6, MTVEC, X0
+	// Save the floating-point registers only if the environment wrote
+	// one (FS Dirty), and leave FS Clean.
+	CSRRS	X0, MSTATUS, X6
+	SRL	$13, X6, X7
+	AND	$3, X7
+	MOV	$3, X28
+	BNE	X7, X28, fpclean
+	MOV	X1, X29
+	CALL	·storeFP(SB)
+	MOV	X29, X1
+	MOV	$1, X7
+	MOVB	X7, Context_FPValid(X5)
+	MOV	$(1<<13), X7
+	CSRRC	X7, MSTATUS, X0
+fpclean:
+
+	// Back to the kernel: its registers, and run()'s caller.
 	MOV	Context_kra(X5), X1
 	MOV	Context_ksp(X5), X2
 	MOV	Context_kgp(X5), X3
@@ -128,9 +165,19 @@ full:
 	MOV	Context_kg(X5), g
 	RET
 
-// func saveFP(ctx *Context)
-TEXT ·saveFP(SB),NOSPLIT,$0-8
-	MOV	ctx+0(FP), X5
+kernel:
+	// A trap taken in the kernel itself (a bug: the kernel runs with
+	// interrupts masked). Restore X5 and mscratch and hand it to the
+	// handler the Go runtime installed, through X31, the assembler's
+	// scratch register.
+	CSRRW	X5, MSCRATCH, X5
+	MOV	·kernelVector(SB), X31
+	JMP	(X31)
+
+// storeFP, loadFP and clearFP are called from the trap path with the
+// Context in X5; they touch only the floating-point registers and X6.
+
+TEXT ·storeFP(SB),NOSPLIT|NOFRAME,$0
 	MOVD	F0, (Context_F+0*8)(X5)
 	MOVD	F1, (Context_F+1*8)(X5)
 	MOVD	F2, (Context_F+2*8)(X5)
@@ -167,9 +214,7 @@ TEXT ·saveFP(SB),NOSPLIT,$0-8
 	MOV	X6, Context_FCSR(X5)
 	RET
 
-// func restoreFP(ctx *Context)
-TEXT ·restoreFP(SB),NOSPLIT,$0-8
-	MOV	ctx+0(FP), X5
+TEXT ·loadFP(SB),NOSPLIT|NOFRAME,$0
 	MOVD	(Context_F+0*8)(X5), F0
 	MOVD	(Context_F+1*8)(X5), F1
 	MOVD	(Context_F+2*8)(X5), F2
@@ -206,10 +251,9 @@ TEXT ·restoreFP(SB),NOSPLIT,$0-8
 	CSRRW	X6, FCSR, X0
 	RET
 
-// func zeroFP()
-// Gives an environment that has no floating-point state yet clean registers,
-// so it cannot read another environment's values.
-TEXT ·zeroFP(SB),NOSPLIT,$0-0
+// clearFP gives an environment that has no floating-point state yet clean
+// registers, so it cannot read another environment's values.
+TEXT ·clearFP(SB),NOSPLIT|NOFRAME,$0
 	FMVDX	X0, F0
 	FMVDX	X0, F1
 	FMVDX	X0, F2
@@ -243,4 +287,11 @@ TEXT ·zeroFP(SB),NOSPLIT,$0-0
 	FMVDX	X0, F30
 	FMVDX	X0, F31
 	CSRRW	X0, FCSR, X0
+	RET
+
+// func installTrapEntry()
+TEXT ·installTrapEntry(SB),NOSPLIT,$0-0
+	CSRRW	X0, MSCRATCH, X0
+	MOV	$·trapEntry(SB), X5
+	CSRRW	X5, MTVEC, X0
 	RET

@@ -3,6 +3,13 @@
 // an environment owns slots by index, and the kernel walks the vector round
 // robin, running each slot's owner for its quantum.
 //
+// Slots are intervals on a fixed timer grid: at each tick the vector
+// advances to the next slot whose owner can run (Tick). An owner that yields
+// or blocks passes the rest of the interval to the owner of the next slot
+// that can run (Pass), without moving the grid: the next tick still goes to
+// the slot after Current. So a yield never costs anyone else time, and the
+// timer is programmed once per tick, never per yield.
+//
 // The vector lives in a page that every environment maps read-only
 // (abi.Slots), so who owns which slot, and which slot runs now, is visible
 // to all: allocation is exposed, not hidden.
@@ -31,12 +38,12 @@ type Vector struct {
 }
 
 // New makes a vector of n free slots in s (the shared page). Until the first
-// Advance, the current slot is the last one, so that slot 0 runs first.
+// Tick, the current slot is the last one, so that slot 0 runs first.
 func New(s *abi.Slots, n int) (*Vector, error) {
 	if n < 1 || n > abi.MaxSlots {
 		return nil, fmt.Errorf("sched: %d slots, want 1..%d", n, abi.MaxSlots)
 	}
-	*s = abi.Slots{N: uint32(n), Current: uint32(n - 1)}
+	*s = abi.Slots{N: uint32(n), Current: uint32(n - 1), Running: uint32(n - 1)}
 	return &Vector{s: s}, nil
 }
 
@@ -46,8 +53,11 @@ func (v *Vector) Len() int { return int(v.s.N) }
 // Owner returns the owner of slot i.
 func (v *Vector) Owner(i int) EnvID { return v.s.Owner[i] }
 
-// Current returns the slot running now.
+// Current returns the slot whose interval this is.
 func (v *Vector) Current() int { return int(v.s.Current) }
+
+// Running returns the slot whose owner holds the CPU.
+func (v *Vector) Running() int { return int(v.s.Running) }
 
 // Switches returns how many times the current slot has changed.
 func (v *Vector) Switches() uint64 { return v.s.Switches }
@@ -147,22 +157,41 @@ func (v *Vector) count(env EnvID) int {
 	return n
 }
 
-// Advance moves to the next slot, round robin, whose owner ready reports
-// runnable, and returns it. Free slots and slots of environments that cannot
-// run are skipped rather than idled through, so the CPU is never held by
-// nobody while someone can run. ok is false if no slot's owner can run; the
-// current slot is then unchanged.
-func (v *Vector) Advance(ready func(EnvID) bool) (slot int, env EnvID, ok bool) {
+// Ready reports whether an environment can run now.
+type Ready func(EnvID) bool
+
+// Tick starts the next interval: it moves Current to the next slot, round
+// robin, whose owner can run, and gives that owner the CPU. Free slots and
+// slots of environments that cannot run are skipped rather than idled
+// through. ok is false if no owner can run; nothing changes then.
+func (v *Vector) Tick(ready Ready) (slot int, env EnvID, ok bool) {
+	i, env, ok := v.next(int(v.s.Current), ready)
+	if ok {
+		v.s.Current, v.s.Running = uint32(i), uint32(i)
+		v.s.Switches++
+	}
+	return i, env, ok
+}
+
+// Pass gives the rest of the interval to the owner of the next slot after
+// Running that can run (possibly the same owner, if nobody else can).
+// Current does not move. ok is false if no owner can run.
+func (v *Vector) Pass(ready Ready) (slot int, env EnvID, ok bool) {
+	i, env, ok := v.next(int(v.s.Running), ready)
+	if ok {
+		v.s.Running = uint32(i)
+		v.s.Switches++
+	}
+	return i, env, ok
+}
+
+func (v *Vector) next(from int, ready Ready) (int, EnvID, bool) {
 	n := v.Len()
-	cur := int(v.s.Current)
 	for step := 1; step <= n; step++ {
-		i := (cur + step) % n
-		o := v.s.Owner[i]
-		if o != abi.FreeSlot && ready(o) {
-			v.s.Current = uint32(i)
-			v.s.Switches++
+		i := (from + step) % n
+		if o := v.s.Owner[i]; o != abi.FreeSlot && ready(o) {
 			return i, o, true
 		}
 	}
-	return cur, abi.FreeSlot, false
+	return from, abi.FreeSlot, false
 }

@@ -69,7 +69,7 @@ func TestRoundRobin(t *testing.T) {
 	_, _ = v.Allocate(2, 1) // slot 1: with nothing held yet, the lowest free
 	var order []EnvID
 	for i := 0; i < 6; i++ {
-		_, env, ok := v.Advance(all)
+		_, env, ok := v.Tick(all)
 		require.True(t, ok)
 		order = append(order, env)
 	}
@@ -85,7 +85,7 @@ func TestAdvanceSkipsBlocked(t *testing.T) {
 	ready := func(e EnvID) bool { return !blocked[e] }
 	var order []int
 	for i := 0; i < 4; i++ {
-		slot, _, ok := v.Advance(ready)
+		slot, _, ok := v.Tick(ready)
 		require.True(t, ok)
 		order = append(order, slot)
 	}
@@ -93,7 +93,7 @@ func TestAdvanceSkipsBlocked(t *testing.T) {
 
 	blocked[1], blocked[3] = true, true
 	cur := v.Current()
-	_, _, ok := v.Advance(ready)
+	_, _, ok := v.Tick(ready)
 	require.False(t, ok, "nobody can run")
 	require.Equal(t, cur, v.Current(), "the current slot stays when nobody can run")
 }
@@ -109,7 +109,7 @@ func TestRelease(t *testing.T) {
 	}
 	require.Len(t, v.Held(2), 2)
 	for i := 0; i < 8; i++ {
-		_, env, ok := v.Advance(all)
+		_, env, ok := v.Tick(all)
 		require.True(t, ok)
 		require.Equal(t, EnvID(2), env, "a released env never runs again")
 	}
@@ -128,11 +128,43 @@ func TestFairShare(t *testing.T) {
 	}
 	runs := map[EnvID]int{}
 	for i := 0; i < 12*10; i++ {
-		_, env, ok := v.Advance(all)
+		_, env, ok := v.Tick(all)
 		require.True(t, ok)
 		runs[env]++
 	}
 	for env, k := range want {
 		require.Equal(t, 10*k, runs[env], "env %d", env)
 	}
+}
+
+// A yield passes the rest of the interval along without moving the grid:
+// the next tick goes to the slot after Current, whoever ran last.
+func TestPass(t *testing.T) {
+	v, s := newVector(t, 4)
+	for env := EnvID(1); env <= 3; env++ {
+		require.NoError(t, v.AllocateAt(env, int(env-1)))
+	}
+	slot, env, ok := v.Tick(all)
+	require.True(t, ok)
+	require.Equal(t, 0, slot)
+	require.Equal(t, EnvID(1), env)
+
+	_, env, _ = v.Pass(all) // 1 yields: 2 gets the rest of slot 0
+	require.Equal(t, EnvID(2), env)
+	_, env, _ = v.Pass(all) // 2 yields: 3 gets it
+	require.Equal(t, EnvID(3), env)
+	require.Equal(t, 0, v.Current(), "passing does not move the grid")
+	require.Equal(t, uint32(2), s.Running)
+
+	_, env, _ = v.Tick(all)
+	require.Equal(t, EnvID(2), env, "the tick goes to slot 1, not after the last runner")
+	require.Equal(t, 1, v.Current())
+	require.Equal(t, 1, v.Running())
+
+	only := func(e EnvID) bool { return e == 2 }
+	_, env, ok = v.Pass(only)
+	require.True(t, ok)
+	require.Equal(t, EnvID(2), env, "with nobody else ready, a yielder keeps the CPU")
+	_, _, ok = v.Pass(func(EnvID) bool { return false })
+	require.False(t, ok)
 }

@@ -93,8 +93,11 @@ func (as *AddressSpace) newTable() (uint64, error) {
 // Root returns the physical address of the root table.
 func (as *AddressSpace) Root() uint64 { return as.root }
 
-// Satp returns the satp value that installs this address space.
-func (as *AddressSpace) Satp() uint64 { return satpSv39 | as.root>>12 }
+// Satp returns the satp value that installs this address space under
+// address-space id asid (which tags its TLB entries; priv §4.1.11).
+func (as *AddressSpace) Satp(asid uint16) uint64 {
+	return satpSv39 | uint64(asid)<<44 | as.root>>12
+}
 
 // TableFrames returns the number of frames the tables occupy.
 func (as *AddressSpace) TableFrames() int { return len(as.tables) }

@@ -55,7 +55,7 @@ func TestMapTranslates(t *testing.T) {
 		{UserTop - mem.PageSize, base + 23*mem.PageSize, R | W | U},
 	} {
 		require.NoError(t, as.Map(tc.va, tc.pa, tc.perm))
-		pa, pte, ok := hwWalk(arena, as.Satp(), tc.va+0x123)
+		pa, pte, ok := hwWalk(arena, as.Satp(0), tc.va+0x123)
 		require.True(t, ok, "%#x", tc.va)
 		require.Equal(t, tc.pa+0x123, pa)
 		require.Equal(t, uint64(tc.perm), pte&0x1e, "permission bits")
@@ -69,7 +69,7 @@ func TestMapTranslates(t *testing.T) {
 	}
 	_, _, ok := as.Lookup(0x2000)
 	require.False(t, ok)
-	_, _, ok = hwWalk(arena, as.Satp(), 0x2000)
+	_, _, ok = hwWalk(arena, as.Satp(0), 0x2000)
 	require.False(t, ok)
 	// root; one level-1 table for the first GiB with level-0 tables for
 	// 0x0-0x1fffff and 0x1000000-0x11fffff; a level-1 and a level-0 table
@@ -110,7 +110,7 @@ func TestUnmapAndDestroy(t *testing.T) {
 	pa, err := as.Unmap(0x7000)
 	require.NoError(t, err)
 	require.Equal(t, uint64(base+10*mem.PageSize), pa)
-	_, _, ok := hwWalk(arena, as.Satp(), 0x7000)
+	_, _, ok := hwWalk(arena, as.Satp(0), 0x7000)
 	require.False(t, ok)
 	_, err = as.Unmap(0x7000)
 	require.ErrorIs(t, err, ErrUnmapped)

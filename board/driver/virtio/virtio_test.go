@@ -91,7 +91,7 @@ func TestEntropy(t *testing.T) {
 	e, err := NewEntropy(&Device{Bus: d, Base: devBase}, mem, memPA)
 	require.NoError(t, err)
 	require.Equal(t, uint64(statusAcknowledge|statusDriver|statusFeaturesOK|statusDriverOK), d.Get(devBase+regStatus))
-	require.Equal(t, []uint64{0, 1}, d.Writes(devBase+regStatus)[:2], "reset, then acknowledge")
+	require.Equal(t, []uint64{0, 1}, d.Writes(devBase + regStatus)[:2], "reset, then acknowledge")
 	require.Equal(t, uint64(1), d.Get(devBase+regQueueNum))
 	require.Equal(t, uint64(1), d.Get(devBase+regQueueReady))
 	require.Equal(t, []uint64{0, 1}, d.Writes(devBase+regDriverFeatures), "only VERSION_1 is accepted: bit 5 is not wanted")

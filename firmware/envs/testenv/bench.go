@@ -1,0 +1,90 @@
+//go:build tamago
+
+package main
+
+import (
+	"fmt"
+
+	"github.com/exo-os/exo/libos"
+	"github.com/exo-os/exo/libos/sys"
+)
+
+// In bench_riscv64.s: the null system call after writing a floating-point
+// register, which leaves mstatus.FS dirty so the kernel must save the
+// floating-point state on that trap.
+func nullDirtyFP()
+
+// nopDirtyFP is the same without the ecall, to subtract.
+func nopDirtyFP()
+
+const (
+	batches = 5
+	rounds  = 20_000
+)
+
+// measure returns the time of one call of f, in picoseconds: the mean over
+// a batch of rounds calls, timed by the time counter, from the fastest of
+// several batches (the machine is shared; the fastest batch is the one
+// least disturbed by others).
+func measure(f func()) uint64 {
+	hz := libos.Startup().TimebaseHz
+	best := ^uint64(0)
+	for b := 0; b < batches; b++ {
+		start := sys.Time()
+		for i := 0; i < rounds; i++ {
+			f()
+		}
+		best = min(best, (sys.Time()-start)*(1e12/hz)/rounds)
+	}
+	return best
+}
+
+func ns(ps uint64) string { return fmt.Sprintf("%d.%d ns", ps/1000, ps%1000/100) }
+
+func ratio(a, b uint64) string {
+	if b == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d.%02dx", a/b, a*100/b%100)
+}
+
+// bench prints the trap-path figures of docs/MEASUREMENTS.md, all from one
+// boot so that they can be compared. With a "pingpong" partner running, the
+// first figure is the yield round trip between the two environments.
+func bench() {
+	hz := libos.Startup().TimebaseHz
+	fmt.Printf("bench: reset to first instruction of env %d: %d us\n", libos.EnvID(), libos.FirstTicks()*1_000_000/hz)
+
+	// Env-to-env: with the partner yielding back each time, one yield here
+	// is two environment switches.
+	pp := measure(sys.Yield)
+	// Let the partner finish before the rest, so it cannot take slots.
+	for owner := partner(); owner; owner = partner() {
+		sys.Yield()
+	}
+	self := measure(sys.Yield)
+
+	call := measure(sys.Nop)
+	floor := measure(sys.Floor)
+	null := measure(sys.Null)
+	nopfp := measure(nopDirtyFP)
+	nullfp := measure(nullDirtyFP)
+
+	fmt.Printf("bench: procedure call          %s\n", ns(call))
+	fmt.Printf("bench: trap floor (asm only)   %s  %s the call\n", ns(floor), ratio(floor, call))
+	fmt.Printf("bench: null system call        %s  %s the call, %s the floor\n", ns(null), ratio(null, call), ratio(null, floor))
+	fmt.Printf("bench: null call, FP saved     %s  (+%s for the floating-point save)\n", ns(nullfp-nopfp), ns(nullfp-nopfp-null))
+	fmt.Printf("bench: yield to itself         %s\n", ns(self))
+	fmt.Printf("bench: yield round trip, 2 envs %s  (one switch: %s)\n", ns(pp), ns(pp/2))
+}
+
+// partner reports whether another environment still holds a slot.
+func partner() bool {
+	s := libos.Slots()
+	for i := uint32(0); i < s.N; i++ {
+		if o := s.Owner[i]; o != 0 && o != libos.EnvID() {
+			return true
+		}
+	}
+	return false
+}
