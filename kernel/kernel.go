@@ -73,6 +73,7 @@ type Kernel struct {
 	console io.Writer
 
 	asidBits int
+	key      [32]byte
 
 	envs    []*Env // by id; envs[0] is nil
 	live    int
@@ -105,6 +106,11 @@ func New(c Config) (*Kernel, error) {
 		envs: []*Env{nil}, asidBits: min(c.ASIDBits, 16),
 	}
 	k.boot = k.plat.Now()
+	// The key that will seal capabilities: it must be secret and fresh
+	// each boot, so a board without an entropy source cannot boot.
+	if err := k.plat.Entropy(k.key[:]); err != nil {
+		return nil, fmt.Errorf("kernel: capability key: %w", err)
+	}
 	k.quantum = clint.NsToTicks(uint64(c.Manifest.Quantum.Nanoseconds()), k.plat.TimebaseHz())
 	if k.quantum == 0 {
 		k.quantum = 1

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -90,8 +91,8 @@ func TestExitStatusAndRelease(t *testing.T) {
 	held := h.k.frames.Count(1) + h.k.frames.Count(2)
 	require.Equal(t, uint32(42), h.run(), "the machine's status is the first env's")
 	out := h.p.out.String()
-	require.Contains(t, out, "exo: env 1 (a) exited with status 42\n")
-	require.Contains(t, out, "exo: env 2 (b) exited with status 7\n")
+	require.Contains(t, out, "exo: env 1 (a) exited with status 42 (")
+	require.Contains(t, out, "exo: env 2 (b) exited with status 7 (")
 	require.Equal(t, 0, h.k.frames.Count(1)+h.k.frames.Count(2))
 	require.Greater(t, h.k.frames.FreeCount(), before+held, "memory and page tables returned")
 	require.Equal(t, 1, h.k.frames.Count(mem.Kernel), "only the slot vector page stays with the kernel")
@@ -116,7 +117,7 @@ func TestWrite(t *testing.T) {
 	}}, "exo-manifest v1\nenv a mem=2M\n")
 	h.run()
 	require.Equal(t, [2]uint64{9, abi.OK}, got)
-	require.Equal(t, "[1 a] hello\n[1 a] world\n[1 a] no newline\nexo: env 1 (a) exited with status 0\nexo: all environments finished\n", h.p.out.String())
+	require.Equal(t, "[1 a] hello\n[1 a] world\n[1 a] no newline\nexo: env 1 (a) exited with status 0 (1 slices, 0 preempted, 4 system calls)\nexo: all environments finished\n", h.p.out.String())
 }
 
 func TestWriteRefusesBadBuffers(t *testing.T) {
@@ -369,3 +370,15 @@ func TestSyscallPathDoesNotAllocate(t *testing.T) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+type noEntropy struct{ *plat }
+
+func (noEntropy) Entropy([]byte) error { return errors.New("no entropy source here") }
+
+func TestNoEntropyNoBoot(t *testing.T) {
+	frames, _ := mem.NewFrames(poolBase, 8<<20)
+	m, err := manifest.Parse("exo-manifest v1\nenv a\n")
+	require.NoError(t, err)
+	_, err = New(Config{Platform: noEntropy{&plat{}}, CPU: &harness{}, Phys: mem.NewArena(poolBase, 8<<20), Frames: frames, Manifest: m})
+	require.ErrorContains(t, err, "kernel: capability key: no entropy source here")
+}

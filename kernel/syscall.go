@@ -36,7 +36,7 @@ func (k *Kernel) syscall(e *Env) {
 }
 
 func (k *Kernel) exit(e *Env, status uint32) {
-	k.printf("env %d (%s) exited with status %d\n", e.ID, e.Name, status)
+	k.printf("env %d (%s) exited with status %d (%d slices, %d preempted, %d system calls)\n", e.ID, e.Name, status, e.Slices, e.Preemptions, e.Syscalls)
 	k.finish(e, status, false)
 }
 

@@ -64,8 +64,15 @@ func FirstTicks() uint64 { return firstTicks }
 // Flush sends buffered console output to the kernel.
 func Flush() { console.Flush() }
 
+// hwinit0 runs before the Go runtime initializes. The exit hook goes in
+// here, not in hwinit1: an environment whose runtime fails during its own
+// start-up (out of memory, say) must still reach the kernel's exit call, or
+// TamaGo's runtime spins forever in its place.
+//
 //go:linkname hwinit0 runtime/goos.Hwinit0
-func hwinit0() {}
+func hwinit0() {
+	goos.Exit = exit
+}
 
 //go:linkname printk runtime/goos.Printk
 func printk(c byte) { console.put(c) }
@@ -85,7 +92,6 @@ func getRandomData(b []byte) {
 
 //go:linkname hwinit1 runtime/goos.Hwinit1
 func hwinit1() {
-	goos.Exit = exit
 	goos.Idle = idle
 }
 

@@ -9,6 +9,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"os"
 
 	"github.com/exo-os/exo/board/qemu/virt"
 	"github.com/exo-os/exo/firmware/boot"
@@ -23,8 +24,8 @@ var demoManifest string
 func main() {
 	m, err := virt.Machine()
 	if err != nil {
-		fmt.Printf("exo: %v\n", err)
-		return
+		fmt.Printf("exo: boot failed: %v\n", err)
+		os.Exit(1)
 	}
 	sub, _ := fs.Sub(images, "images")
 	boot.Run(m, sub, demoManifest)

@@ -36,6 +36,9 @@ type Config struct {
 	Timeout time.Duration
 	// Extra arguments for QEMU (devices, networking).
 	Extra []string
+	// NoEntropy leaves out the virtio entropy device (to test that the
+	// kernel refuses to boot without one).
+	NoEntropy bool
 }
 
 // Args returns QEMU's arguments for c, with the manifest (if any) read
@@ -49,12 +52,16 @@ func Args(c Config, manifestFile string) []string {
 		"-machine", "virt", "-m", mem, "-smp", "1", "-bios", "none",
 		// Exo's virtio driver speaks the modern (version 2) interface.
 		"-global", "virtio-mmio.force-legacy=false",
+	}
+	if !c.NoEntropy {
 		// The kernel's capability key comes from here.
-		"-device", "virtio-rng-device",
+		args = append(args, "-device", "virtio-rng-device")
+	}
+	args = append(args,
 		// Start hart 0 at the ELF's entry in Machine mode (-kernel would
 		// start at the DRAM base instead).
-		"-device", "loader,file=" + c.Firmware + ",cpu-num=0",
-	}
+		"-device", "loader,file="+c.Firmware+",cpu-num=0",
+	)
 	if manifestFile != "" {
 		args = append(args, "-device", fmt.Sprintf("loader,file=%s,addr=%#x,force-raw=on", manifestFile, virt.ManifestStart))
 	}
