@@ -56,9 +56,12 @@ test-host:
 fuzz-brief:
 	$(GO) run ./tools/fuzzall -fuzztime $(FUZZTIME)
 
-## bench: trap-path figures from one QEMU boot, and host benchmarks
+## bench: trap-path figures from one QEMU boot (timed, then counted with
+## -icount), and the host benchmarks
 bench: deps firmware
 	$(GO) run ./tools/exorun -firmware $(FIRMWARE) -manifest tools/exorun/bench.manifest -timeout 5m
+	$(GO) run ./tools/exorun -firmware $(FIRMWARE) -manifest tools/exorun/bench.manifest -timeout 5m -icount
+	$(GO) test -run '^$$' -bench . -benchmem ./caps/... ./ash/...
 
 firmware: $(FIRMWARE)
 

@@ -1,7 +1,7 @@
 // Command exorun boots Exo firmware in QEMU with the console on this
 // terminal: `make run` and `make bench` use it.
 //
-//	exorun -firmware build/qemu-virt/firmware.elf [-manifest FILE] [-timeout D]
+//	exorun -firmware build/qemu-virt/firmware.elf [-manifest FILE] [-timeout D] [-icount]
 //
 // Without -timeout, QEMU runs interactively (press Ctrl-A then X to quit);
 // with it, exorun waits at most that long, prints the console, and exits
@@ -23,6 +23,7 @@ func main() {
 	firmware := flag.String("firmware", "build/qemu-virt/firmware.elf", "kernel ELF to boot")
 	manifest := flag.String("manifest", "", "boot manifest file (default: the firmware's built-in demo)")
 	timeout := flag.Duration("timeout", 0, "run non-interactively with this hard time limit")
+	icount := flag.Bool("icount", false, "deterministic instruction counting (QEMU -icount shift=0): the time counter then advances 1 ns per instruction")
 	flag.Parse()
 
 	var text string
@@ -35,6 +36,9 @@ func main() {
 		text = string(b)
 	}
 	cfg := qemu.Config{Firmware: *firmware, Manifest: text, Timeout: *timeout}
+	if *icount {
+		cfg.Extra = append(cfg.Extra, "-icount", "shift=0")
+	}
 
 	if *timeout > 0 {
 		res, err := qemu.Run(context.Background(), cfg)
