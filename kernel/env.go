@@ -39,7 +39,7 @@ type Env struct {
 	prefix []byte // console line prefix
 
 	// Counters, for reports and tests.
-	Syscalls, Preemptions, Slices uint64
+	Syscalls, Preemptions, Slices, Emulated uint64
 }
 
 // State returns the environment's scheduling state.

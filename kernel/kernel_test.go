@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -381,4 +382,37 @@ func TestNoEntropyNoBoot(t *testing.T) {
 	require.NoError(t, err)
 	_, err = New(Config{Platform: noEntropy{&plat{}}, CPU: &harness{}, Phys: mem.NewArena(poolBase, 8<<20), Frames: frames, Manifest: m})
 	require.ErrorContains(t, err, "kernel: capability key: no entropy source here")
+}
+
+// A read of the time counter that the hart refuses (no hardware time CSR)
+// is completed by the kernel; any other illegal instruction still kills.
+func TestEmulatedTimeRead(t *testing.T) {
+	rdtime := func(rd uint32) uint64 { return uint64(0xc01<<20 | 2<<12 | rd<<7 | 0x73) }
+	var got [2]uint64
+	h := newHarness(t, map[string]program{"a": func(u *uenv) {
+		u.h.p.now = 123456
+		u.ctx.PC = abi.TextStart + 8
+		u.ctx.Cause, u.ctx.Tval = riscv.CauseIllegalInsn, rdtime(riscv.RegA5)
+		u.trap()
+		got[0], got[1] = u.ctx.X[riscv.RegA5], u.ctx.PC
+		// mtval 0: the kernel fetches the instruction from the text page
+		u.ctx.Cause, u.ctx.Tval = riscv.CauseIllegalInsn, 0
+		u.ctx.PC = abi.TextStart + 0x100
+		u.trap()
+		u.ecall(abi.SysExit, u.ctx.X[riscv.RegA0])
+	}}, "exo-manifest v1\nenv a mem=1M\n")
+	// put "csrr a0, time" at TextStart+0x100 in a's text page
+	pa, _, _ := h.k.Env(1).AddressSpace().Lookup(abi.TextStart + 0x100)
+	binary.LittleEndian.PutUint32(h.arena.Page(pa &^ 4095)[pa&4095:], uint32(rdtime(riscv.RegA0)))
+	require.Equal(t, uint32(123456), h.run(), "a0 read the time")
+	require.Equal(t, [2]uint64{123456, abi.TextStart + 12}, got)
+	require.Equal(t, uint64(2), h.k.Env(1).Emulated)
+
+	// csrr a0, mstatus stays illegal
+	h = newHarness(t, map[string]program{"a": func(u *uenv) {
+		u.ctx.Cause, u.ctx.Tval = riscv.CauseIllegalInsn, uint64(0x300<<20|2<<12|10<<7|0x73)
+		u.trap()
+	}}, "exo-manifest v1\nenv a mem=1M\n")
+	h.run()
+	require.Contains(t, h.p.out.String(), "killed: illegal instruction")
 }

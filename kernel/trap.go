@@ -15,6 +15,10 @@ func (k *Kernel) trap(e *Env) {
 	case riscv.CauseEcallU:
 		e.Syscalls++
 		k.syscall(e)
+	case riscv.CauseIllegalInsn:
+		if !k.emulate(e) {
+			k.kill(e)
+		}
 	default:
 		if c&riscv.CauseInterrupt != 0 {
 			// No other interrupt is enabled yet; note it and go on.
