@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/exo-os/exo/internal/testtool"
 )
 
 // builder writes a flattened device tree.
@@ -132,13 +134,7 @@ func TestMemoryRejects(t *testing.T) {
 // QEMU's own device tree for the machine the firmware boots on, if QEMU is
 // here to dump it.
 func TestQEMUDeviceTree(t *testing.T) {
-	qemu, err := exec.LookPath("qemu-system-riscv64")
-	if err != nil {
-		if os.Getenv("EXO_REQUIRE_TOOLS") == "1" {
-			t.Fatal("qemu-system-riscv64 not found")
-		}
-		t.Skip("qemu-system-riscv64 not found")
-	}
+	qemu := testtool.Path(t, "qemu-system-riscv64")
 	dtb := filepath.Join(t.TempDir(), "virt.dtb")
 	out, err := exec.Command(qemu, "-machine", "virt,dumpdtb="+dtb, "-m", "768M", "-nographic").CombinedOutput()
 	require.NoError(t, err, "%s", out)

@@ -3,8 +3,6 @@ package qemu
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -12,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/exo-os/exo/internal/testtool"
 )
 
 // These tests boot the firmware `make firmware` built (EXO_FIRMWARE) in
@@ -22,15 +22,8 @@ import (
 
 func firmware(t *testing.T) string {
 	t.Helper()
-	fw := os.Getenv("EXO_FIRMWARE")
-	_, qerr := exec.LookPath(Binary)
-	if fw == "" || qerr != nil {
-		if os.Getenv("EXO_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("EXO_FIRMWARE=%q, %s: %v (make test builds the firmware first)", fw, Binary, qerr)
-		}
-		t.Skip("no firmware (EXO_FIRMWARE) or no QEMU; run `make test`")
-	}
-	return fw
+	testtool.Path(t, Binary)
+	return testtool.Env(t, "EXO_FIRMWARE", "make test builds the firmware and sets it")
 }
 
 func boot(t *testing.T, manifest string, timeout time.Duration, mod ...func(*Config)) *Result {

@@ -7,16 +7,12 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/exo-os/exo/internal/testtool"
 )
 
 func TestRAMFromDeviceTree(t *testing.T) {
-	qemu, err := exec.LookPath("qemu-system-riscv64")
-	if err != nil {
-		if os.Getenv("EXO_REQUIRE_TOOLS") == "1" {
-			t.Fatal("qemu-system-riscv64 not found")
-		}
-		t.Skip("qemu-system-riscv64 not found")
-	}
+	qemu := testtool.Path(t, "qemu-system-riscv64")
 	dtb := filepath.Join(t.TempDir(), "virt.dtb")
 	out, err := exec.Command(qemu, "-machine", "virt,dumpdtb="+dtb, "-m", "1G", "-nographic").CombinedOutput()
 	require.NoError(t, err, "%s", out)
