@@ -14,7 +14,7 @@ func (v *verifier) alu(pc int, st *state, in Instruction) *VerifyError {
 		width = 64
 	}
 	var src regState
-	if in.Op&SrcX != 0 {
+	if in.Op&SrcX != 0 && op != ALUEnd { // for END the bit means "to big endian"
 		var err *VerifyError
 		if src, err = use(pc, st, in.Src, "source"); err != nil {
 			return err
