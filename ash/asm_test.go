@@ -60,7 +60,7 @@ func TestAsmRoundTripBytes(t *testing.T) {
 	// Arbitrary slots, including ones no mnemonic expresses, survive
 	// disassemble-assemble unchanged.
 	raw := []Instruction{
-		{Op: 0x07, Dst: 1, Src: 3, Imm: 5},        // reserved src field set
+		{Op: 0x07, Dst: 1, Src: 3, Imm: 5}, // reserved src field set
 		{Op: 0xff, Dst: 15, Src: 15, Off: -1, Imm: -1},
 		{Op: OpLdDW, Dst: 2, Imm: 7}, {Imm: 9},
 		{Op: OpLdDW, Dst: 2, Imm: 7}, {Dst: 1, Imm: 9}, // bad second slot

@@ -113,4 +113,3 @@ func TestCBPFRejectsLoop(t *testing.T) {
 	_, err = ImportCBPF(string(dd))
 	assert.ErrorContains(t, err, "backward jump")
 }
-
