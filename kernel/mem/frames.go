@@ -3,6 +3,7 @@ package mem
 import (
 	"errors"
 	"fmt"
+	"sort"
 )
 
 // Owner is who holds a frame: an environment id, or one of the values below.
@@ -19,13 +20,25 @@ const (
 // ErrNoMemory is returned when no frame is free.
 var ErrNoMemory = errors.New("out of physical memory")
 
+// ErrFragmented is returned when enough frames are free but not in few
+// enough contiguous runs.
+var ErrFragmented = errors.New("free physical memory too fragmented")
+
 // Frames tracks ownership of the frames in [Base, Base+N·PageSize). The
 // owner table is the kernel's only record of who holds what memory; Alloc
-// and Free are O(1) through a free stack.
+// and Free are O(1) through a free stack, and AllocRuns takes contiguous
+// runs out of the middle of that stack in O(1) per frame through pos.
 type Frames struct {
 	Base  uint64
 	owner []Owner
-	free  []uint32 // frame indexes, lowest on top
+	free  []uint32 // frame indexes, lowest on top at first
+	pos   []uint32 // pos[i]: where frame i is in free, if it is free
+}
+
+// Run is a physically contiguous run of frames.
+type Run struct {
+	PA uint64 // first frame
+	N  int    // number of frames
 }
 
 // NewFrames manages size bytes of frames at base (both page aligned).
@@ -37,9 +50,10 @@ func NewFrames(base, size uint64) (*Frames, error) {
 	if n == 0 || n > 1<<31 {
 		return nil, fmt.Errorf("mem: frame pool of %d frames out of range", n)
 	}
-	f := &Frames{Base: base, owner: make([]Owner, n), free: make([]uint32, n)}
+	f := &Frames{Base: base, owner: make([]Owner, n), free: make([]uint32, n), pos: make([]uint32, n)}
 	for i := range f.free {
 		f.free[i] = uint32(n) - 1 - uint32(i)
+		f.pos[f.free[i]] = uint32(i)
 	}
 	return f, nil
 }
@@ -60,8 +74,7 @@ func (f *Frames) Alloc(o Owner) (uint64, error) {
 		return 0, ErrNoMemory
 	}
 	i := f.free[len(f.free)-1]
-	f.free = f.free[:len(f.free)-1]
-	f.owner[i] = o
+	f.take(i, o)
 	return f.Base + uint64(i)*PageSize, nil
 }
 
@@ -83,8 +96,71 @@ func (f *Frames) Free(pa uint64) error {
 		return fmt.Errorf("mem: frame %#x freed twice", pa)
 	}
 	f.owner[i] = Free
+	f.pos[i] = uint32(len(f.free))
 	f.free = append(f.free, uint32(i))
 	return nil
+}
+
+// take removes free frame i from the free stack and gives it to o.
+func (f *Frames) take(i uint32, o Owner) {
+	top := f.free[len(f.free)-1]
+	f.free[f.pos[i]] = top
+	f.pos[top] = f.pos[i]
+	f.free = f.free[:len(f.free)-1]
+	f.owner[i] = o
+}
+
+// AllocRuns gives n frames to o in at most maxRuns physically contiguous
+// runs, longest free runs first, so that an environment's memory can be
+// named by a few page ranges (and a few capabilities) rather than one name
+// per page. It allocates all or nothing; the frames are not cleared. It
+// scans the owner table, so it belongs on slow paths (creating an
+// environment), not on a system call's fast path.
+func (f *Frames) AllocRuns(o Owner, n, maxRuns int) ([]Run, error) {
+	if o == Free {
+		return nil, errors.New("mem: cannot allocate frames to nobody")
+	}
+	if n < 1 || maxRuns < 1 {
+		return nil, fmt.Errorf("mem: cannot allocate %d frames in %d runs", n, maxRuns)
+	}
+	if n > len(f.free) {
+		return nil, fmt.Errorf("mem: %d frames wanted, %d free: %w", n, len(f.free), ErrNoMemory)
+	}
+	var free []Run // as frame indexes
+	for i := 0; i < len(f.owner); {
+		if f.owner[i] != Free {
+			i++
+			continue
+		}
+		j := i
+		for j < len(f.owner) && f.owner[j] == Free {
+			j++
+		}
+		free = append(free, Run{PA: uint64(i), N: j - i})
+		i = j
+	}
+	// Longest first; among equals, lowest address first.
+	sort.SliceStable(free, func(a, b int) bool { return free[a].N > free[b].N })
+	var got []Run
+	left := n
+	for _, r := range free {
+		if left == 0 || len(got) == maxRuns {
+			break
+		}
+		take := min(r.N, left)
+		got = append(got, Run{PA: r.PA, N: take})
+		left -= take
+	}
+	if left > 0 {
+		return nil, fmt.Errorf("mem: %d frames wanted in at most %d runs: %w", n, maxRuns, ErrFragmented)
+	}
+	for k, r := range got {
+		for i := r.PA; i < r.PA+uint64(r.N); i++ {
+			f.take(uint32(i), o)
+		}
+		got[k].PA = f.Base + r.PA*PageSize
+	}
+	return got, nil
 }
 
 // Owner returns who holds the frame at pa.

@@ -55,3 +55,60 @@ func TestArena(t *testing.T) {
 	require.Panics(t, func() { a.Page(0x80002000) })
 	require.Panics(t, func() { a.Page(0x80000008) })
 }
+
+func TestAllocRuns(t *testing.T) {
+	const base = 0x84000000
+	f, err := NewFrames(base, 16*PageSize)
+	require.NoError(t, err)
+	// A fresh pool gives one run, lowest frames first.
+	runs, err := f.AllocRuns(5, 4, 1)
+	require.NoError(t, err)
+	require.Equal(t, []Run{{base, 4}}, runs)
+	require.Equal(t, 12, f.FreeCount())
+
+	// Fragment the rest: hold frames 6, 9 and 13, so the free runs are
+	// 4-5 (2), 7-8 (2), 10-12 (3), 14-15 (2).
+	held := map[uint64]bool{}
+	for len(held) < 12 {
+		a, err := f.Alloc(8)
+		require.NoError(t, err)
+		held[a] = true
+	}
+	for a := range held {
+		i := (a - base) / PageSize
+		if i != 6 && i != 9 && i != 13 {
+			require.NoError(t, f.Free(a))
+		}
+	}
+	require.Equal(t, 9, f.FreeCount())
+
+	_, err = f.AllocRuns(5, 4, 1)
+	require.ErrorIs(t, err, ErrFragmented, "no run of 4")
+	require.Equal(t, 9, f.FreeCount(), "a refused allocation takes nothing")
+
+	runs, err = f.AllocRuns(5, 5, 2)
+	require.NoError(t, err)
+	require.Equal(t, []Run{{base + 10*PageSize, 3}, {base + 4*PageSize, 2}}, runs, "longest first, then lowest")
+	require.Equal(t, 4, f.FreeCount())
+	for _, r := range runs {
+		for i := 0; i < r.N; i++ {
+			o, err := f.Owner(r.PA + uint64(i)*PageSize)
+			require.NoError(t, err)
+			require.Equal(t, Owner(5), o)
+		}
+	}
+	// The free stack still holds exactly the free frames.
+	seen := map[uint64]bool{}
+	for f.FreeCount() > 0 {
+		a, err := f.Alloc(9)
+		require.NoError(t, err)
+		require.False(t, seen[a])
+		seen[a] = true
+	}
+	require.Equal(t, map[uint64]bool{base + 7*PageSize: true, base + 8*PageSize: true, base + 14*PageSize: true, base + 15*PageSize: true}, seen)
+
+	_, err = f.AllocRuns(5, 1, 1)
+	require.ErrorIs(t, err, ErrNoMemory)
+	_, err = f.AllocRuns(Free, 1, 1)
+	require.Error(t, err)
+}
