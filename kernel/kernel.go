@@ -45,6 +45,10 @@ type CPU interface {
 	// Enter runs ctx in User mode under page table satp until its next
 	// trap, which it describes in ctx.Cause, ctx.Tval and ctx.PC.
 	Enter(ctx *riscv.Context, satp uint64)
+	// Invalidate drops the hart's cached translation of the page at va in
+	// the address space satp (installed or not), after the kernel
+	// removed that mapping.
+	Invalidate(satp, va uint64)
 	// Forget drops cached state about an environment being destroyed.
 	Forget(ctx *riscv.Context)
 }

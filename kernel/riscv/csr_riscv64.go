@@ -86,6 +86,27 @@ func ReadSatp() uint64
 // was changed (sfence.vma x0, x0).
 func FlushTLB()
 
+// flushPage flushes the translation of the page at va tagged with address
+// space asid (sfence.vma va, asid; priv §4.2.1).
+func flushPage(va, asid uint64)
+
+// flushPageAllASIDs flushes the translation of va in every address space
+// (sfence.vma va, x0).
+func flushPageAllASIDs(va uint64)
+
+// FlushPage flushes the translation of the page at va under the page table
+// satp: only that address space's entry if satp carries an ASID, every
+// address space's otherwise (ASID 0 is untagged). The kernel calls it after
+// it removes or weakens a mapping, whether or not that table is installed,
+// because entries tagged with an ASID outlive a switch to another table.
+func FlushPage(satp, va uint64) {
+	if asid := satp >> 44 & 0xffff; asid != 0 {
+		flushPage(va, asid)
+	} else {
+		flushPageAllASIDs(va)
+	}
+}
+
 // writePMP sets physical memory protection entry i (0..7): its address
 // register (already shifted right by 2) and its 8-bit configuration.
 func writePMP(i int, addr uint64, cfg uint8)

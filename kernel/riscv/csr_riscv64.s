@@ -91,6 +91,19 @@ TEXT ·FlushTLB(SB),NOSPLIT,$0-0
 	WORD	$0x12000073	// sfence.vma x0, x0
 	RET
 
+// func flushPage(va, asid uint64)
+TEXT ·flushPage(SB),NOSPLIT,$0-16
+	MOV	va+0(FP), X5
+	MOV	asid+8(FP), X6
+	WORD	$0x12628073	// sfence.vma x5, x6
+	RET
+
+// func flushPageAllASIDs(va uint64)
+TEXT ·flushPageAllASIDs(SB),NOSPLIT,$0-8
+	MOV	va+0(FP), X5
+	WORD	$0x12028073	// sfence.vma x5, x0
+	RET
+
 TEXT ·WaitForInterrupt(SB),NOSPLIT,$0-0
 	WORD	$0x10500073	// wfi
 	RET

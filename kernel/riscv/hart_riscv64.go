@@ -49,6 +49,10 @@ func (h *Hart) Enter(ctx *Context, satp uint64) {
 	run(ctx)
 }
 
+// Invalidate flushes the hart's cached translation of va under the page
+// table satp, after the kernel removed that mapping.
+func (h *Hart) Invalidate(satp, va uint64) { FlushPage(satp, va) }
+
 // Forget drops every cached claim about an environment that is going away:
 // that ctx's floating-point state is loaded, and that the installed page
 // table is current. Its table frames may be reused for another
