@@ -1,0 +1,120 @@
+package caps
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Epochs is the kernel's revocation state. The kernel keeps no record of who
+// holds which capability (they are plain bytes, copied freely); it keeps one
+// counter and, for every name it can revoke, the epoch of its last
+// revocation:
+//
+//   - Mint stamps a capability with the counter's current value.
+//   - Revoking a name sets its epoch to the counter, incremented first.
+//   - A capability is current for a name iff the name's epoch <= its own.
+//
+// So a revocation invalidates every capability for the name minted before it,
+// however derived and wherever copied, and none minted after it. Verify
+// checks the names the kernel is about to bind, not the capability's whole
+// range: the cost stays bounded by what the kernel binds rather than by a
+// range the holder chose (the kernel runs with interrupts masked), and
+// revoking one page does not take the rest of a range away with it.
+//
+// Names are tracked per kind in tables the kernel sizes (Track); a name that
+// is not tracked cannot be revoked, so Mint refuses it.
+//
+// The zero value is ready for Track. Epochs is not safe for concurrent use.
+type Epochs struct {
+	now    uint64
+	tables [numKinds]epochTable
+}
+
+// epochTable holds the epochs of names [base, base+len(e)) of one kind;
+// zero means never revoked.
+type epochTable struct {
+	base uint64
+	e    []uint64
+}
+
+// Track makes names [base, base+n) of kind k revocable. Each kind is tracked
+// once; the table costs 8 bytes a name.
+func (e *Epochs) Track(k Kind, base, n uint64) error {
+	switch {
+	case !k.Valid():
+		return fmt.Errorf("caps: track %s: unknown kind", k)
+	case e.tables[k].e != nil:
+		return fmt.Errorf("caps: track %s: already tracked", k)
+	case n == 0 || base > k.MaxName() || n-1 > k.MaxName()-base:
+		return fmt.Errorf("caps: track %s names [%#x, +%#x): %w", k, base, n, ErrRange)
+	}
+	e.tables[k] = epochTable{base: base, e: make([]uint64, n)}
+	return nil
+}
+
+// Tracks reports whether every name in [lo, hi] of kind k is tracked.
+func (e *Epochs) Tracks(k Kind, lo, hi uint64) bool {
+	if !k.Valid() || lo > hi {
+		return false
+	}
+	t := &e.tables[k]
+	return lo >= t.base && hi-t.base < uint64(len(t.e))
+}
+
+// Now returns the current epoch: what Mint stamps.
+func (e *Epochs) Now() uint64 { return e.now }
+
+// Epoch returns the epoch at which name was last revoked, zero if never (or
+// if it is not tracked).
+func (e *Epochs) Epoch(k Kind, name uint64) uint64 {
+	if !e.Tracks(k, name, name) {
+		return 0
+	}
+	t := &e.tables[k]
+	return t.e[name-t.base]
+}
+
+// Revoke revokes one name: every capability for it minted so far stops
+// verifying for it. It returns the new epoch.
+func (e *Epochs) Revoke(k Kind, name uint64) (uint64, error) { return e.RevokeRange(k, name, name) }
+
+// RevokeRange revokes names [lo, hi] in one epoch.
+func (e *Epochs) RevokeRange(k Kind, lo, hi uint64) (uint64, error) {
+	if !e.Tracks(k, lo, hi) {
+		return 0, fmt.Errorf("caps: revoke %s [%#x, %#x]: names not tracked: %w", k, lo, hi, ErrRange)
+	}
+	if e.now == math.MaxUint64 {
+		return 0, errors.New("caps: revoke: epoch counter exhausted")
+	}
+	e.now++
+	t := &e.tables[k]
+	names := t.e[lo-t.base : hi-t.base+1]
+	for i := range names {
+		names[i] = e.now
+	}
+	return e.now, nil
+}
+
+// Check returns a *RevokedError naming the first name in [lo, hi] revoked
+// after epoch, or nil if there is none. The names must be tracked.
+func (e *Epochs) Check(k Kind, lo, hi, epoch uint64) error {
+	if !e.Tracks(k, lo, hi) {
+		return fmt.Errorf("caps: check %s [%#x, %#x]: names not tracked: %w", k, lo, hi, ErrRange)
+	}
+	if name, at, stale := e.stale(k, lo, hi, epoch); stale {
+		return &RevokedError{Kind: k, Name: name, RevokedAt: at, Minted: epoch}
+	}
+	return nil
+}
+
+// stale finds the first name in [lo, hi] (tracked) revoked after epoch.
+func (e *Epochs) stale(k Kind, lo, hi, epoch uint64) (name, at uint64, found bool) {
+	t := &e.tables[k]
+	for i, at := range t.e[lo-t.base : hi-t.base+1] {
+		if at > epoch {
+			return lo + uint64(i), at, true
+		}
+	}
+	return 0, 0, false
+}
