@@ -54,7 +54,7 @@ func TestParseErrors(t *testing.T) {
 		{name: "kind 255", edit: set(1, 255), offset: 1, what: "unknown kind"},
 		{name: "count past slots", edit: set(2, MaxRecords+1), offset: 2, what: "more derivation records"},
 		{name: "reserved byte", edit: set(3, 1), offset: 3, what: "reserved byte"},
-		{name: "rights beyond the kind", edit: put32(4, uint32(PageExec)<<1), offset: 4, what: "rights bits"},
+		{name: "rights beyond the kind", edit: put32(4, uint32(PageRevoke)<<1), offset: 4, what: "rights bits"},
 		{name: "root range reversed", edit: put64(8, pageBase+16), offset: 8, what: "range starts after"},
 		{name: "root name beyond the kind", edit: put64(16, 1<<44), offset: 16, what: "beyond the kind"},
 		{name: "record 1 mask", edit: put32(32, 8), offset: 32, what: "record mask"},

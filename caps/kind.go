@@ -29,17 +29,24 @@ const (
 	PageRead  Rights = 1 << 0 // map the page readable
 	PageWrite Rights = 1 << 1 // map the page writable
 	PageExec  Rights = 1 << 2 // map the page executable
+	// PageRevoke: revoke the pages (SysRevoke): every capability for them
+	// minted before stops verifying, and other environments' mappings of
+	// them are undone.
+	PageRevoke Rights = 1 << 3
 )
 
 // Slot rights.
 const (
-	SlotUse Rights = 1 << 0 // run in the slot (own it in the slot vector)
+	SlotUse    Rights = 1 << 0 // run in the slot (own it in the slot vector)
+	SlotRevoke Rights = 1 << 1 // revoke the slots: their capabilities die, another owner loses them
 )
 
 // Env rights.
 const (
 	EnvControl Rights = 1 << 0 // stop, resume, kill the environment, read its state
 	EnvSend    Rights = 1 << 1 // make a protected control transfer to it
+	EnvSpawn   Rights = 1 << 2 // create environments on its behalf (SysSpawn)
+	EnvRevoke  Rights = 1 << 3 // revoke the env's capabilities
 )
 
 // Port rights.
@@ -58,9 +65,9 @@ type kindInfo struct {
 // kinds is the one table of kinds and their rights. Parse, Mint, Derive and
 // the documentation (docs/CAPABILITIES.md) all follow it.
 var kinds = [...]kindInfo{
-	KindPage: {"page", 1<<44 - 1, []string{"read", "write", "exec"}}, // Sv39/Sv48 PPNs are 44 bits
-	KindSlot: {"slot", 1<<32 - 1, []string{"use"}},
-	KindEnv:  {"env", 1<<32 - 1, []string{"control", "send"}},
+	KindPage: {"page", 1<<44 - 1, []string{"read", "write", "exec", "revoke"}}, // Sv39/Sv48 PPNs are 44 bits
+	KindSlot: {"slot", 1<<32 - 1, []string{"use", "revoke"}},
+	KindEnv:  {"env", 1<<32 - 1, []string{"control", "send", "spawn", "revoke"}},
 	KindPort: {"port", 1<<40 - 1, []string{"receive", "send"}},
 }
 

@@ -69,6 +69,8 @@ type harness struct {
 	progs map[string]program
 	envs  map[*riscv.Context]*uenv
 	satp  uint64
+	// flushed lists the (satp, va) translations the kernel invalidated.
+	flushed [][2]uint64
 }
 
 func (h *harness) Enter(ctx *riscv.Context, satp uint64) {
@@ -89,6 +91,12 @@ func (h *harness) Enter(ctx *riscv.Context, satp uint64) {
 		u.resume <- struct{}{}
 	}
 	<-u.trapped
+}
+
+// Invalidate records the flush; the harness has no TLB, but the kernel
+// must ask for one whenever it removes a mapping.
+func (h *harness) Invalidate(satp, va uint64) {
+	h.flushed = append(h.flushed, [2]uint64{satp, va})
 }
 
 func (h *harness) Forget(ctx *riscv.Context) {

@@ -19,6 +19,8 @@ import (
 	"io"
 
 	"github.com/exo-os/exo/board/driver/clint"
+	"github.com/exo-os/exo/caps"
+	"github.com/exo-os/exo/kernel/abi"
 	"github.com/exo-os/exo/kernel/manifest"
 	"github.com/exo-os/exo/kernel/mem"
 	"github.com/exo-os/exo/kernel/riscv"
@@ -77,7 +79,9 @@ type Kernel struct {
 	console io.Writer
 
 	asidBits int
-	key      [32]byte
+	auth     *caps.Authority // the capability key and epochs
+
+	randomBuf [abi.MaxRandom]byte // SysRandom's bounce buffer
 
 	envs    []*Env // by id; envs[0] is nil
 	live    int
@@ -110,10 +114,36 @@ func New(c Config) (*Kernel, error) {
 		envs: []*Env{nil}, asidBits: min(c.ASIDBits, 16),
 	}
 	k.boot = k.plat.Now()
-	// The key that will seal capabilities: it must be secret and fresh
-	// each boot, so a board without an entropy source cannot boot.
-	if err := k.plat.Entropy(k.key[:]); err != nil {
+	// The key that seals capabilities: it must be secret and fresh each
+	// boot, so a board without an entropy source cannot boot. Only the
+	// HMAC pads derived from it are kept.
+	var key [32]byte
+	if err := k.plat.Entropy(key[:]); err != nil {
 		return nil, fmt.Errorf("kernel: capability key: %w", err)
+	}
+	// Every name a capability can carry has an epoch, so that it can be
+	// revoked: each frame of the pool, each slot, each env id.
+	epochs := new(caps.Epochs)
+	for _, t := range []struct {
+		kind    caps.Kind
+		base, n uint64
+	}{
+		{caps.KindPage, c.Frames.Base / mem.PageSize, uint64(c.Frames.Len())},
+		{caps.KindSlot, 0, uint64(c.Manifest.Slots)},
+		{caps.KindEnv, 0, MaxEnvs},
+	} {
+		if err := epochs.Track(t.kind, t.base, t.n); err != nil {
+			return nil, fmt.Errorf("kernel: %w", err)
+		}
+	}
+	auth, err := caps.NewAuthority(key[:], epochs)
+	clear(key[:])
+	if err != nil {
+		return nil, fmt.Errorf("kernel: capability key: %w", err)
+	}
+	k.auth = auth
+	if !checkCaps {
+		k.printf("WARNING: measurement build: capabilities are NOT checked on binding calls\n")
 	}
 	k.quantum = clint.NsToTicks(uint64(c.Manifest.Quantum.Nanoseconds()), k.plat.TimebaseHz())
 	if k.quantum == 0 {
@@ -129,7 +159,7 @@ func New(c Config) (*Kernel, error) {
 		return nil, err
 	}
 	for _, m := range c.Manifest.Envs {
-		e, err := k.Spawn(m.Image, m.Mem, m.Slots, m.Arg)
+		e, err := k.Spawn(m.Image, m.Mem, m.Slots, m.Arg, m.Spawn)
 		if err != nil {
 			return nil, fmt.Errorf("kernel: manifest line %d: %w", m.Line, err)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/exo-os/exo/caps"
 	"github.com/exo-os/exo/kernel/abi"
 	"github.com/exo-os/exo/kernel/manifest"
 	"github.com/exo-os/exo/kernel/mem"
@@ -29,6 +30,7 @@ func TestSpawnLayout(t *testing.T) {
 	}{
 		{abi.StartupVA, vm.R | vm.U},
 		{abi.SlotsVA, vm.R | vm.U},
+		{abi.CapsVA, vm.R | vm.U},
 		{abi.RAMStart, vm.R | vm.W | vm.U},
 		{abi.TextStart, vm.R | vm.X | vm.U},
 		{abi.TextStart + 0x1000, vm.R | vm.U},
@@ -40,7 +42,7 @@ func TestSpawnLayout(t *testing.T) {
 		require.True(t, ok, "%#x mapped", tc.va)
 		require.Equal(t, tc.perm, perm, "%#x", tc.va)
 	}
-	for _, va := range []uint64{0, 0x3000, abi.RAMStart - 4096, abi.RAMStart + 1<<20, 0x80000000} {
+	for _, va := range []uint64{0, 0x4000, abi.RAMStart - 4096, abi.RAMStart + 1<<20, 0x80000000} {
 		_, _, ok := as.Lookup(va)
 		require.False(t, ok, "%#x must not be mapped", va)
 	}
@@ -82,8 +84,39 @@ func TestSpawnLayout(t *testing.T) {
 	require.Equal(t, uint64(abi.TextStart), e.Context().PC)
 	require.Equal(t, uint64(abi.StartupVA), e.Context().X[riscv.RegA0])
 
-	// Frames: 256 memory pages and the start-up block belong to the env.
-	require.Equal(t, 257, h.k.frames.Count(1))
+	// Frames: 256 memory pages, the start-up block and the capability
+	// list belong to the env.
+	require.Equal(t, 258, h.k.frames.Count(1))
+
+	// A fresh pool gives the memory as one physical run, which the
+	// start-up block names.
+	require.Equal(t, uint32(1), st.NumRuns)
+	ramPA, _, _ := as.Lookup(abi.RAMStart)
+	require.Equal(t, abi.Run{VA: abi.RAMStart, PA: ramPA, Pages: 256}, st.Runs[0])
+	for va := uint64(abi.RAMStart); va < abi.RAMStart+1<<20; va += 4096 {
+		pa, _, _ := as.Lookup(va)
+		require.Equal(t, ramPA+va-abi.RAMStart, pa, "VA %#x is RunPA + offset", va)
+	}
+
+	// The capability list: env, the run, two slots; all genuine.
+	list := (*abi.CapList)(unsafe.Pointer(&page(abi.CapsVA)[0]))
+	require.Equal(t, uint32(4), list.N)
+	want := []struct {
+		kind   caps.Kind
+		lo, hi uint64
+		rights caps.Rights
+	}{
+		{caps.KindEnv, 1, 1, rootEnv},
+		{caps.KindPage, ramPA >> 12, ramPA>>12 + 255, rootPage},
+		{caps.KindSlot, uint64(h.k.Slots().Held(1)[0]), uint64(h.k.Slots().Held(1)[0]), rootSlot},
+		{caps.KindSlot, uint64(h.k.Slots().Held(1)[1]), uint64(h.k.Slots().Held(1)[1]), rootSlot},
+	}
+	for i, w := range want {
+		c := caps.Cap(list.Caps[i])
+		v, err := h.k.auth.Verify(c[:], caps.Need{Kind: w.kind, Lo: w.lo, Hi: w.hi, Rights: w.rights})
+		require.NoError(t, err, "capability %d", i)
+		require.Equal(t, [3]uint64{uint64(w.rights), w.lo, w.hi}, [3]uint64{uint64(v.Rights), v.Lo, v.Hi}, "capability %d", i)
+	}
 }
 
 func TestExitStatusAndRelease(t *testing.T) {
@@ -97,6 +130,8 @@ func TestExitStatusAndRelease(t *testing.T) {
 	require.Equal(t, 0, h.k.frames.Count(1)+h.k.frames.Count(2))
 	require.Greater(t, h.k.frames.FreeCount(), before+held, "memory and page tables returned")
 	require.Equal(t, 1, h.k.frames.Count(mem.Kernel), "only the slot vector page stays with the kernel")
+	// Freed memory is revoked: the runs' capabilities no longer verify.
+	require.Equal(t, uint64(2), h.k.auth.Epochs().Now(), "one revocation per run")
 	for i := 0; i < h.k.Slots().Len(); i++ {
 		require.Equal(t, uint32(abi.FreeSlot), h.k.Slots().Owner(i))
 	}
@@ -129,7 +164,7 @@ func TestWriteRefusesBadBuffers(t *testing.T) {
 		for _, tc := range [][2]uint64{
 			{0x80000000, 16},                 // the kernel's memory
 			{0x0, 1},                         // page 0
-			{0x3000, 1},                      // unmapped below RAM
+			{0x4000, 1},                      // unmapped below RAM
 			{end - 8, 16},                    // runs off the end of RAM
 			{end, 1},                         // just past RAM
 			{^uint64(0) - 4, 16},             // wraps around
@@ -318,17 +353,17 @@ func TestManyEnvs(t *testing.T) {
 func TestSpawnErrorsLeaveNothing(t *testing.T) {
 	h := newHarness(t, map[string]program{"a": exitWith(0)}, "exo-manifest v1\nslots 4\nenv a mem=1M slots=2\n")
 	free := h.k.frames.FreeCount()
-	_, err := h.k.Spawn("nope", 1<<20, 1, "")
+	_, err := h.k.Spawn("nope", 1<<20, 1, "", false)
 	require.ErrorContains(t, err, `no image named "nope"`)
-	_, err = h.k.Spawn("bad", 1<<20, 1, "")
+	_, err = h.k.Spawn("bad", 1<<20, 1, "", false)
 	require.ErrorContains(t, err, "image bad: elf: header")
-	_, err = h.k.Spawn("a", 1<<30, 1, "")
+	_, err = h.k.Spawn("a", 1<<30, 1, "", false)
 	require.ErrorIs(t, err, mem.ErrNoMemory)
-	_, err = h.k.Spawn("a", 1<<20, 3, "") // the vector has 2 free slots
+	_, err = h.k.Spawn("a", 1<<20, 3, "", false) // the vector has 2 free slots
 	require.ErrorContains(t, err, "not enough free slots")
-	_, err = h.k.Spawn("a", 4096+1, 1, "")
+	_, err = h.k.Spawn("a", 4096+1, 1, "", false)
 	require.ErrorContains(t, err, "memory size")
-	_, err = h.k.Spawn("a", 64<<10, 1, "") // too small for the image's segments
+	_, err = h.k.Spawn("a", 64<<10, 1, "", false) // too small for the image's segments
 	require.ErrorContains(t, err, "outside the allowed range")
 	require.Equal(t, free, h.k.frames.FreeCount(), "failed spawns leak no frames")
 	require.Len(t, h.k.Slots().Held(2), 0)
@@ -345,27 +380,53 @@ func TestNewRejectsBadManifestEnv(t *testing.T) {
 // The system call path allocates nothing, so the garbage collector never
 // runs inside a round trip.
 func TestSyscallPathDoesNotAllocate(t *testing.T) {
-	h := newHarness(t, map[string]program{"a": exitWith(0)}, "exo-manifest v1\nenv a mem=1M\n")
+	h := newHarness(t, map[string]program{"a": exitWith(0)}, "exo-manifest v1\nenv a mem=2M\n")
 	h.k.console = discard{}
 	e := h.k.Env(1)
 	c := e.Context()
-	for _, call := range []struct {
-		n      uint64
-		a0, a1 uint64
-	}{
-		{abi.SysNull, 0, 0},
-		{abi.SysWrite, abi.TextStart, 100},
-		{abi.SysRandom, abi.RAMStart + 0x100000, 64},
-		{abi.SysYield, 0, 0},
-		{999, 0, 0},
-	} {
-		allocs := testing.AllocsPerRun(100, func() {
-			c.X[riscv.RegA7], c.X[riscv.RegA0], c.X[riscv.RegA1] = call.n, call.a0, call.a1
-			c.Cause = riscv.CauseEcallU
-			h.k.trap(e)
-		})
-		require.Zero(t, allocs, "syscall %d allocates", call.n)
+	// The root page capability, where the binding calls read it.
+	list := capsPage(h.arena, mustLookup(t, e, abi.CapsVA))
+	root := caps.Cap(list.Caps[1])
+	copy(h.arena.Page(mustLookup(t, e, capScratch))[:], root[:])
+	ppn := e.runs[0].PA >> 12
+	forged := root
+	forged[caps.Size-1] ^= 1
+	copy(h.arena.Page(mustLookup(t, e, capScratch+4096))[:], forged[:])
+	call := func(n uint64, a ...uint64) uint64 {
+		c.X[riscv.RegA7] = n
+		copy(c.X[riscv.RegA0:], a)
+		c.Cause = riscv.CauseEcallU
+		h.k.trap(e)
+		return c.X[riscv.RegA1]
 	}
+	for _, tc := range []struct {
+		name string
+		do   func()
+	}{
+		{"null", func() { call(abi.SysNull) }},
+		{"write", func() { call(abi.SysWrite, abi.TextStart, 100) }},
+		{"random", func() { call(abi.SysRandom, abi.RAMStart+0x100000, 64) }},
+		{"yield", func() { call(abi.SysYield) }},
+		{"unknown", func() { call(999) }},
+		{"map and unmap", func() {
+			require.Equal(t, uint64(abi.OK), call(abi.SysMap, mapVA, ppn, abi.MapRead, capScratch))
+			require.Equal(t, uint64(abi.OK), call(abi.SysUnmap, mapVA))
+		}},
+		{"forged map", func() { require.Equal(t, uint64(abi.ErrCapForged), call(abi.SysMap, mapVA, ppn, abi.MapRead, capScratch+4096)) }},
+		{"revoked map", func() {
+			h.k.auth.Epochs().Revoke(caps.KindPage, ppn)
+			require.Equal(t, uint64(abi.ErrCapRevoked), call(abi.SysMap, mapVA, ppn, abi.MapRead, capScratch))
+		}},
+	} {
+		allocs := testing.AllocsPerRun(100, tc.do)
+		require.Zero(t, allocs, "%s allocates", tc.name)
+	}
+}
+
+func mustLookup(t *testing.T, e *Env, va uint64) uint64 {
+	pa, _, ok := e.AddressSpace().Lookup(va)
+	require.True(t, ok, "%#x mapped", va)
+	return pa
 }
 
 type discard struct{}

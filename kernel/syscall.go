@@ -11,7 +11,7 @@ import (
 func (k *Kernel) syscall(e *Env) {
 	c := &e.ctx
 	c.PC += 4 // resume after the ecall, which is never compressed
-	a0, a1 := c.X[riscv.RegA0], c.X[riscv.RegA1]
+	a0, a1, a2, a3 := c.X[riscv.RegA0], c.X[riscv.RegA1], c.X[riscv.RegA2], c.X[riscv.RegA3]
 	var val, errno uint64
 	switch c.X[riscv.RegA7] {
 	case abi.SysNull:
@@ -29,6 +29,18 @@ func (k *Kernel) syscall(e *Env) {
 		}
 	case abi.SysRandom:
 		errno = k.sysRandom(e, a0, a1)
+	case abi.SysMap:
+		val, errno = k.sysMap(e, a0, a1, a2, a3)
+	case abi.SysUnmap:
+		val, errno = k.sysUnmap(e, a0)
+	case abi.SysSpawn:
+		val, errno = k.sysSpawn(e, a0)
+	case abi.SysRevoke:
+		val, errno = k.sysRevoke(e, a0, a1)
+	case abi.SysSlotBind:
+		val, errno = k.sysSlotBind(e, a0, a1)
+	case abi.SysSlotRelease:
+		val, errno = k.sysSlotRelease(e, a0)
 	default:
 		errno = abi.ErrNoSys
 	}
@@ -68,17 +80,15 @@ func (k *Kernel) sysRandom(e *Env, va, n uint64) uint64 {
 	if !userRange(e.as, va, n, vm.R|vm.W) {
 		return abi.ErrFault
 	}
-	var buf [abi.MaxRandom]byte
-	if err := k.plat.Entropy(buf[:n]); err != nil {
+	// The bytes go through a buffer of the kernel's own: one on the stack
+	// would escape through the Platform interface and be allocated on
+	// every call.
+	buf := k.randomBuf[:n]
+	if err := k.plat.Entropy(buf); err != nil {
 		return abi.ErrInval
 	}
-	for done := uint64(0); done < n; {
-		pa, _, _ := e.as.Lookup(va + done)
-		off := pa % 4096
-		chunk := min(n-done, 4096-off)
-		copy(k.phys.Page(pa - off)[off:off+chunk], buf[done:done+chunk])
-		done += chunk
-	}
+	k.copyOut(e, va, buf)
+	clear(buf)
 	return abi.OK
 }
 

@@ -12,22 +12,27 @@ import (
 func TestLayouts(t *testing.T) {
 	require.LessOrEqual(t, int(unsafe.Sizeof(Startup{})), PageSize)
 	require.LessOrEqual(t, int(unsafe.Sizeof(Slots{})), PageSize)
+	require.LessOrEqual(t, int(unsafe.Sizeof(CapList{})), PageSize)
+	require.LessOrEqual(t, int(unsafe.Sizeof(SpawnRequest{})), PageSize, "the kernel copies it through one bounce buffer")
+	require.Equal(t, uintptr(0), unsafe.Offsetof(Startup{}.Runs)%8)
+	require.Equal(t, uintptr(0), unsafe.Offsetof(SpawnRequest{}.Mem)%8)
+	require.GreaterOrEqual(t, MaxCaps, 1+MaxRuns+MaxSlotCaps+1+MaxPass, "room for every capability the kernel puts in the list")
 	require.Equal(t, uintptr(0), unsafe.Offsetof(Startup{}.TimebaseHz)%8)
 	require.Equal(t, uintptr(0), unsafe.Offsetof(Slots{}.Switches)%8)
 	require.Equal(t, "EXO1", string([]byte{StartupMagic & 0xff, StartupMagic >> 8 & 0xff, StartupMagic >> 16 & 0xff, StartupMagic >> 24}))
 }
 
 func TestAddressSpace(t *testing.T) {
-	for _, va := range []uint64{StartupVA, SlotsVA, RAMStart, TextStart} {
+	for _, va := range []uint64{StartupVA, SlotsVA, CapsVA, RAMStart, TextStart} {
 		require.Zero(t, va%PageSize, "%#x must be page aligned", va)
 	}
-	require.Less(t, uint64(SlotsVA+PageSize), uint64(RAMStart), "fixed pages below RAM")
+	require.Less(t, uint64(CapsVA+PageSize), uint64(RAMStart), "fixed pages below RAM")
 	require.LessOrEqual(t, uint64(RAMStart+MaxRAM), uint64(1<<32), "TamaGo heap must stay below 4 GiB")
 }
 
 func TestErrorNames(t *testing.T) {
 	names := map[string]bool{}
-	for c := uint64(0); c <= ErrInval; c++ {
+	for c := uint64(0); c <= maxErrno; c++ {
 		n := ErrorName(c)
 		require.NotEqual(t, "E?", n, "code %d has no name", c)
 		require.False(t, names[n], "duplicate name %s", n)

@@ -1,5 +1,7 @@
 package abi
 
+import "github.com/exo-os/exo/caps"
+
 // The user address space (Sv39: user addresses are below 2^38). Page 0 is
 // never mapped, so a nil pointer faults. Every environment image is linked
 // at the same address; the kernel backs it with the environment's own pages.
@@ -11,6 +13,10 @@ const (
 	// SlotsVA is the scheduler's slot vector (Slots), read-only, the same
 	// physical page in every environment.
 	SlotsVA = 0x2000
+	// CapsVA is the environment's capability list (CapList), read-only:
+	// the capabilities the kernel minted for it and those its parent
+	// passed.
+	CapsVA = 0x3000
 
 	// RAMStart is where an environment's memory begins: its image
 	// (linked at TextStart), then heap, then stack at the top.
@@ -55,10 +61,92 @@ type Startup struct {
 	Arg    [MaxArg]byte
 	// Name is the image name, NUL-padded.
 	Name [32]byte
+	// NumRuns physically contiguous runs of frames back the RAM region,
+	// in address order (Runs): the physical names of the environment's
+	// memory, which its page capabilities (CapList) name.
+	NumRuns uint32
+	// LostCount counts the resources revocation has taken from this
+	// environment since it started; the last MaxLost are in Lost, entry
+	// i at Lost[i%MaxLost].
+	LostCount uint32
+	Runs      [MaxRuns]Run
+	Lost      [MaxLost]Lost
 }
 
 // StartupVersion is the layout version of Startup.
-const StartupVersion = 1
+const StartupVersion = 2
+
+// MaxRuns bounds the runs of frames an environment's memory is made of.
+const MaxRuns = 8
+
+// Run is a part of the RAM region backed by physically contiguous frames:
+// virtual [VA, VA+Pages·PageSize) is physical [PA, PA+Pages·PageSize).
+type Run struct {
+	VA, PA, Pages uint64
+}
+
+// MaxLost is how many revocations the start-up block remembers.
+const MaxLost = 8
+
+// Lost records a resource revocation took away: a mapping of page Name
+// (a page number) at VA, or slot Name (Kind is the capability kind, as
+// in package caps).
+type Lost struct {
+	Kind uint32
+	_    uint32
+	Name uint64
+	VA   uint64
+}
+
+// CapList is the page at CapsVA: N capabilities, each caps.Size bytes in
+// the wire format of package caps. The kernel fills it in this order:
+// the environment's own env capability; one page capability per run of
+// its memory (Startup.Runs, same order); one slot capability per slot it
+// holds (the first MaxSlotCaps); for an environment allowed to spawn, a
+// slot capability over the whole vector; then the capabilities its
+// parent passed (SpawnRequest.Caps), verbatim.
+type CapList struct {
+	N    uint32
+	_    uint32
+	Caps [MaxCaps][caps.Size]byte
+}
+
+// Capacity of the capability list.
+const (
+	MaxCaps     = (PageSize - 8) / caps.Size
+	MaxSlotCaps = 8
+	// MaxPass bounds the capabilities a parent passes to a child.
+	MaxPass = 8
+)
+
+// SpawnRequest is what SysSpawn reads from the caller's memory.
+type SpawnRequest struct {
+	// EnvCap is the caller's env capability (naming the caller) with
+	// the spawn right.
+	EnvCap [caps.Size]byte
+	// SlotCap is a slot capability for Slot with the use right.
+	SlotCap [caps.Size]byte
+	// Slot is the child's first slot: a free one, or one of the
+	// caller's (but not its last).
+	Slot uint32
+	// Flags: SpawnMaySpawn.
+	Flags uint32
+	// Mem is the child's memory in bytes, a multiple of PageSize.
+	Mem uint64
+	// Image names an image embedded in the firmware, NUL-padded.
+	Image [32]byte
+	// ArgLen bytes of Arg are the child's argument string.
+	ArgLen uint32
+	// NCaps capabilities of Caps are copied, unchecked, into the child's
+	// capability list: it verifies them when it uses them.
+	NCaps uint32
+	Arg   [MaxArg]byte
+	Caps  [MaxPass][caps.Size]byte
+}
+
+// SpawnMaySpawn gives the child's env capability the spawn right, and the
+// child a slot capability over the whole vector.
+const SpawnMaySpawn = 1 << 0
 
 // MaxSlots is the capacity of the slot vector.
 const MaxSlots = 64

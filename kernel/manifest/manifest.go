@@ -13,8 +13,10 @@
 //
 // Each env line names an image embedded in the firmware and optionally sets
 // its memory (mem=, a multiple of 4K with K, M or G suffix), its number of
-// slots (slots=) and a quoted argument string (arg=, Go string syntax) that
-// the environment reads from its start-up block.
+// slots (slots=), a quoted argument string (arg=, Go string syntax) that
+// the environment reads from its start-up block, and whether it may create
+// environments (spawn=yes: its env capability carries the spawn right and
+// it gets a slot capability over the whole vector).
 package manifest
 
 import (
@@ -48,6 +50,8 @@ type Env struct {
 	Mem   uint64
 	Slots int
 	Arg   string
+	// Spawn allows the environment to create environments.
+	Spawn bool
 	Line  int
 }
 
@@ -243,8 +247,16 @@ func parseEnv(f []string) (Env, error) {
 				return e, fmt.Errorf("arg is %d bytes, at most %d", len(s), abi.MaxArg)
 			}
 			e.Arg = s
+		case "spawn":
+			switch v {
+			case "yes":
+				e.Spawn = true
+			case "no":
+			default:
+				return e, fmt.Errorf("spawn=%s: want yes or no", v)
+			}
 		default:
-			return e, fmt.Errorf("unknown key %q (want mem, slots or arg)", k)
+			return e, fmt.Errorf("unknown key %q (want mem, slots, arg or spawn)", k)
 		}
 	}
 	return e, nil

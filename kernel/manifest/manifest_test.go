@@ -19,7 +19,7 @@ quantum 5ms
 slots 16
 env hello
 env testenv mem=32M slots=2 arg="spin # not a comment \"quoted\""   # a comment
-	env counter	arg="b"
+	env counter	arg="b" spawn=yes
 `)
 	require.NoError(t, err)
 	require.Equal(t, 5*time.Millisecond, m.Quantum)
@@ -27,7 +27,7 @@ env testenv mem=32M slots=2 arg="spin # not a comment \"quoted\""   # a comment
 	require.Equal(t, []Env{
 		{Image: "hello", Mem: DefaultMem, Slots: 1, Line: 6},
 		{Image: "testenv", Mem: 32 << 20, Slots: 2, Arg: `spin # not a comment "quoted"`, Line: 7},
-		{Image: "counter", Mem: DefaultMem, Slots: 1, Arg: "b", Line: 8},
+		{Image: "counter", Mem: DefaultMem, Slots: 1, Arg: "b", Spawn: true, Line: 8},
 	}, m.Envs)
 }
 
@@ -72,6 +72,8 @@ func TestRejects(t *testing.T) {
 		{"exo-manifest v1\nenv a arg=\"open", 2, "unterminated quote"},
 		{"exo-manifest v1\nenv a arg=\"" + strings.Repeat("x", abi.MaxArg+1) + "\"", 2, "at most 256"},
 		{"exo-manifest v1\nenv a color=red", 2, `unknown key "color"`},
+		{"exo-manifest v1\nenv a spawn=maybe", 2, "spawn=maybe: want yes or no"},
+		{"exo-manifest v1\nenv a spawn=yes spawn=no", 2, "set twice"},
 		{"exo-manifest v1\nenv a\x01", 2, "control character"},
 		{"exo-manifest v1\nslots 2\nenv a slots=2\nenv b", 4, "want 3 slots, the vector has 2"},
 		{"exo-manifest v1\n" + strings.Repeat("env a\n", MaxEnvs+1), MaxEnvs + 2, "more than 32 environments"},

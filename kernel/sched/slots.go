@@ -121,6 +121,38 @@ func (v *Vector) AllocateAt(env EnvID, i int) error {
 	return nil
 }
 
+// Give moves slot i from its owner from to env to.
+func (v *Vector) Give(i int, from, to EnvID) error {
+	if to == abi.FreeSlot {
+		return errors.New("sched: cannot give a slot to env 0")
+	}
+	if i < 0 || i >= v.Len() {
+		return fmt.Errorf("sched: slot %d out of range 0..%d", i, v.Len()-1)
+	}
+	if o := v.s.Owner[i]; o != from {
+		return fmt.Errorf("sched: slot %d held by env %d, not env %d: %w", i, o, from, ErrSlotHeld)
+	}
+	v.s.Owner[i] = to
+	v.s.Generation++
+	return nil
+}
+
+// ReleaseOne frees slot i, which env must hold.
+func (v *Vector) ReleaseOne(env EnvID, i int) error {
+	if i < 0 || i >= v.Len() {
+		return fmt.Errorf("sched: slot %d out of range 0..%d", i, v.Len()-1)
+	}
+	if o := v.s.Owner[i]; o != env {
+		return fmt.Errorf("sched: slot %d held by env %d, not env %d", i, o, env)
+	}
+	v.s.Owner[i] = abi.FreeSlot
+	v.s.Generation++
+	return nil
+}
+
+// Count returns how many slots env holds.
+func (v *Vector) Count(env EnvID) int { return v.count(env) }
+
 // Release frees every slot env holds and returns their indexes.
 func (v *Vector) Release(env EnvID) []int {
 	var freed []int

@@ -168,3 +168,23 @@ func TestPass(t *testing.T) {
 	_, _, ok = v.Pass(func(EnvID) bool { return false })
 	require.False(t, ok)
 }
+
+func TestGiveAndReleaseOne(t *testing.T) {
+	v, s := newVector(t, 4)
+	require.NoError(t, v.AllocateAt(1, 2))
+	gen := s.Generation
+	require.ErrorIs(t, v.Give(2, 3, 4), ErrSlotHeld, "only the owner's slot moves")
+	require.ErrorContains(t, v.Give(7, 1, 4), "out of range")
+	require.Error(t, v.Give(2, 1, abi.FreeSlot))
+	require.Equal(t, gen, s.Generation, "refusals change nothing")
+	require.NoError(t, v.Give(2, 1, 4))
+	require.Equal(t, uint32(4), s.Owner[2])
+	require.Equal(t, 1, v.Count(4))
+	require.Equal(t, 0, v.Count(1))
+	require.Greater(t, s.Generation, gen)
+
+	require.ErrorContains(t, v.ReleaseOne(1, 2), "held by env 4, not env 1")
+	require.ErrorContains(t, v.ReleaseOne(4, -1), "out of range")
+	require.NoError(t, v.ReleaseOne(4, 2))
+	require.Equal(t, uint32(abi.FreeSlot), s.Owner[2])
+}

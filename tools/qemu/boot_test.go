@@ -104,7 +104,7 @@ func TestHostileEnvironments(t *testing.T) {
 	res := boot(t, m, 3*time.Minute)
 	require.Equal(t, 0, res.ExitCode, "the bystander's status")
 	require.Contains(t, res.Console, "[1 testenv] bystander: 300 rounds, canary intact")
-	require.Contains(t, res.Console, "[2 testenv] badptr: all 12 bad calls refused with the right error")
+	require.Contains(t, res.Console, "[2 testenv] badptr: all 13 bad calls refused with the right error")
 	require.Contains(t, res.Console, "exo: env 2 (testenv) exited with status 0")
 	for i, k := range kinds {
 		id := i + 3

@@ -27,7 +27,7 @@ func badptr() int {
 	}{
 		{"write from the kernel's memory", abi.SysWrite, 0x80000000, 16, abi.ErrFault},
 		{"write from page 0", abi.SysWrite, 0, 1, abi.ErrFault},
-		{"write from an unmapped page", abi.SysWrite, 0x3000, 8, abi.ErrFault},
+		{"write from an unmapped page", abi.SysWrite, 0x4000, 8, abi.ErrFault},
 		{"write running off the end of RAM", abi.SysWrite, ramEnd - 4, 8, abi.ErrFault},
 		{"write wrapping the address space", abi.SysWrite, ^uint64(0) - 4, 16, abi.ErrFault},
 		{"write of more than MaxWrite", abi.SysWrite, ok, abi.MaxWrite + 1, abi.ErrTooBig},
@@ -35,6 +35,7 @@ func badptr() int {
 		{"random into read-only text", abi.SysRandom, abi.TextStart, 16, abi.ErrFault},
 		{"random into the start-up block", abi.SysRandom, abi.StartupVA, 16, abi.ErrFault},
 		{"random into the slot vector", abi.SysRandom, abi.SlotsVA, 16, abi.ErrFault},
+		{"random into the capability list", abi.SysRandom, abi.CapsVA, 16, abi.ErrFault},
 		{"random of more than MaxRandom", abi.SysRandom, ok, abi.MaxRandom + 1, abi.ErrTooBig},
 		{"an unknown system call", 0x3ff, 0, 0, abi.ErrNoSys},
 	}
