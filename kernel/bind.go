@@ -63,6 +63,7 @@ func (k *Kernel) mintRoots(e *Env, list *abi.CapList, sp spawnSpec) error {
 			return err
 		}
 	}
+	list.Roots = list.N
 	for _, c := range sp.pass {
 		add(c)
 	}

@@ -101,6 +101,7 @@ func TestSpawnLayout(t *testing.T) {
 	// The capability list: env, the run, two slots; all genuine.
 	list := (*abi.CapList)(unsafe.Pointer(&page(abi.CapsVA)[0]))
 	require.Equal(t, uint32(4), list.N)
+	require.Equal(t, uint32(4), list.Roots, "all of them the kernel's")
 	want := []struct {
 		kind   caps.Kind
 		lo, hi uint64

@@ -106,9 +106,9 @@ type Lost struct {
 // slot capability over the whole vector; then the capabilities its
 // parent passed (SpawnRequest.Caps), verbatim.
 type CapList struct {
-	N    uint32
-	_    uint32
-	Caps [MaxCaps][caps.Size]byte
+	// N capabilities are in Caps; the first Roots are the kernel's.
+	N, Roots uint32
+	Caps     [MaxCaps][caps.Size]byte
 }
 
 // Capacity of the capability list.

@@ -3,6 +3,7 @@ package sys
 import (
 	"unsafe"
 
+	"github.com/exo-os/exo/caps"
 	"github.com/exo-os/exo/kernel/abi"
 )
 
@@ -65,4 +66,44 @@ func Random(p []byte) error {
 		p = p[chunk:]
 	}
 	return nil
+}
+
+func ptr[T any](p *T) uint64 { return uint64(uintptr(unsafe.Pointer(p))) }
+
+// Map maps physical page ppn at va with perm (abi.MapRead, MapWrite,
+// MapExec) on showing c, a page capability covering ppn with the rights
+// perm needs.
+func Map(va, ppn, perm uint64, c *caps.Cap) error {
+	return bindErr(Syscall(abi.SysMap, va, ppn, perm, ptr(c), 0, 0))
+}
+
+// Unmap removes the mapping at va and returns the page number it mapped.
+func Unmap(va uint64) (uint64, error) {
+	v, e := Syscall(abi.SysUnmap, va, 0, 0, 0, 0, 0)
+	return v, errno(e)
+}
+
+// Spawn creates an environment as r asks and returns its id.
+func Spawn(r *abi.SpawnRequest) (uint32, error) {
+	v, e := Syscall(abi.SysSpawn, ptr(r), 0, 0, 0, 0, 0)
+	return uint32(v), bindErr(v, e)
+}
+
+// Revoke revokes c (which must carry its kind's revoke right) and returns a
+// fresh capability for the same names and rights.
+func Revoke(c *caps.Cap) (caps.Cap, error) {
+	var fresh caps.Cap
+	err := bindErr(Syscall(abi.SysRevoke, ptr(c), ptr(&fresh), 0, 0, 0, 0))
+	return fresh, err
+}
+
+// SlotBind takes slot on showing c, a slot capability for it.
+func SlotBind(slot uint32, c *caps.Cap) error {
+	return bindErr(Syscall(abi.SysSlotBind, uint64(slot), ptr(c), 0, 0, 0, 0))
+}
+
+// SlotRelease gives up slot.
+func SlotRelease(slot uint32) error {
+	_, e := Syscall(abi.SysSlotRelease, uint64(slot), 0, 0, 0, 0, 0)
+	return errno(e)
 }
