@@ -1,7 +1,6 @@
 package caps
 
 import (
-	"crypto/hmac"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -121,7 +120,7 @@ func (a *Authority) Verify(raw []byte, need Need) (Verified, error) {
 	// the check and the use.
 	c := Cap(raw)
 	tag := tail(a.seal.root(&c), &c)
-	if !hmac.Equal(tag[:], c[offMAC:]) {
+	if !constantTimeEqual(tag[:], c[offMAC:]) {
 		return Verified{}, ErrForged
 	}
 	r, lo, hi, ok := c.Effective()

@@ -19,6 +19,13 @@
 //	                  jump-unmapped
 //	bench             measures the trap path (see bench.go)
 //	pingpong N        yields N times (the partner of another pingpong)
+//	share             (spawn=yes) starts a "child" with a read-only
+//	                  capability for one of its pages, then revokes the
+//	                  child's read-write page (see capability.go)
+//	child             share's child: reads, is refused write access,
+//	                  loses a page, and dies writing a read-only page
+//	forger N          presents N forged capabilities; exits 0 if every one
+//	                  was refused and nothing was mapped
 package main
 
 import (
@@ -66,6 +73,12 @@ func main() {
 		for i := 0; i < n; i++ {
 			sys.Yield()
 		}
+	case "share":
+		os.Exit(share())
+	case "child":
+		os.Exit(child())
+	case "forger":
+		os.Exit(forger(n))
 	default:
 		fmt.Printf("testenv: unknown role %q\n", f[0])
 		os.Exit(2)
