@@ -413,7 +413,9 @@ func TestSyscallPathDoesNotAllocate(t *testing.T) {
 			require.Equal(t, uint64(abi.OK), call(abi.SysMap, mapVA, ppn, abi.MapRead, capScratch))
 			require.Equal(t, uint64(abi.OK), call(abi.SysUnmap, mapVA))
 		}},
-		{"forged map", func() { require.Equal(t, uint64(abi.ErrCapForged), call(abi.SysMap, mapVA, ppn, abi.MapRead, capScratch+4096)) }},
+		{"forged map", func() {
+			require.Equal(t, uint64(abi.ErrCapForged), call(abi.SysMap, mapVA, ppn, abi.MapRead, capScratch+4096))
+		}},
 		{"revoked map", func() {
 			h.k.auth.Epochs().Revoke(caps.KindPage, ppn)
 			require.Equal(t, uint64(abi.ErrCapRevoked), call(abi.SysMap, mapVA, ppn, abi.MapRead, capScratch))

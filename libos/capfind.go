@@ -28,4 +28,3 @@ func findCap(list []caps.Cap, k caps.Kind, name uint64) (caps.Cap, bool) {
 	}
 	return caps.Cap{}, false
 }
-
