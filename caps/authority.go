@@ -112,13 +112,18 @@ type Verified struct {
 // *RevokedError it returns belongs to the Authority and is overwritten by the
 // next Verify: inspect it (errors.As) before verifying again, or copy it.
 func (a *Authority) Verify(raw []byte, need Need) (Verified, error) {
-	if fe, ok := check(raw); !ok {
+	// Check and use a private copy, so that nothing can change the bytes
+	// between the check and the use.
+	var c Cap
+	in := raw
+	if len(raw) == Size {
+		c = Cap(raw)
+		in = c[:]
+	}
+	if fe, ok := check(in); !ok {
 		a.fault = fe
 		return Verified{}, &a.fault
 	}
-	// Work on a private copy, so that nothing can change the bytes between
-	// the check and the use.
-	c := Cap(raw)
 	tag := tail(a.seal.root(&c), &c)
 	if !constantTimeEqual(tag[:], c[offMAC:]) {
 		return Verified{}, ErrForged

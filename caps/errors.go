@@ -38,6 +38,7 @@ type FormatError struct {
 	Value  uint64 // the value found there
 }
 
+// Error says what is wrong and where.
 func (e *FormatError) Error() string {
 	return fmt.Sprintf("caps: malformed capability: byte %d: %s (%#x)", e.Offset, e.What, e.Value)
 }
@@ -55,6 +56,7 @@ type RevokedError struct {
 	Minted    uint64 // the capability's epoch
 }
 
+// Error names the resource lost and the two epochs.
 func (e *RevokedError) Error() string {
 	return fmt.Sprintf("caps: capability revoked: %s %#x was revoked at epoch %d, capability is of epoch %d",
 		e.Kind, e.Name, e.RevokedAt, e.Minted)

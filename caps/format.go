@@ -23,12 +23,12 @@ import (
 //	   128    16  MAC: the last tag of the chain (mac.go)
 //
 // Record slots past the count are all zero. Fixed size keeps parsing trivial
-// and lets a capability travel in registers-and-a-buffer without a length.
+// and lets a capability travel without a length.
 const (
-	Version    = 1
-	MaxRecords = 4  // derivations a capability can carry
-	TagSize    = 16 // bytes of MAC kept: see mac.go
-	Size       = offMAC + TagSize
+	Version    = 1                // the format version this package reads and writes
+	MaxRecords = 4                // derivations a capability can carry
+	TagSize    = 16               // bytes of MAC kept: see mac.go
+	Size       = offMAC + TagSize // bytes in a capability: 144
 
 	offVersion  = 0
 	offKind     = 1
@@ -189,6 +189,7 @@ func (c *Cap) Effective() (r Rights, lo, hi uint64, ok bool) {
 	return r, lo, hi, lo <= hi
 }
 
+// String describes the capability's effective grant, for people.
 func (c *Cap) String() string {
 	r, lo, hi, ok := c.Effective()
 	rng := "empty range"

@@ -100,7 +100,8 @@ func requireRefused(t testing.TB, a *Authority, raw []byte, need Need, msgAndArg
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if testing.Verbose() {
-		fmt.Printf("caps: %d forgery attempts made by the tests (exit %d)\n", forgeries, code)
+		fmt.Printf("caps: %d forgery attempts and %d hand-made widening records presented (exit %d)\n",
+			forgeries, amplifications, code)
 	}
 	os.Exit(code)
 }

@@ -77,6 +77,7 @@ const numKinds = len(kinds)
 // Valid reports whether k is a kind this version knows.
 func (k Kind) Valid() bool { return int(k) < numKinds && kinds[k].name != "" }
 
+// String returns the kind's name, such as "page".
 func (k Kind) String() string {
 	if k.Valid() {
 		return kinds[k].name
