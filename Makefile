@@ -19,6 +19,10 @@ $(error unknown BOARD "$(BOARD)": known boards are qemu-virt and visionfive2)
 endif
 
 FIRMWARE := $(BUILD)/$(BOARD)/firmware.elf
+# The measurement build: capabilities unchecked on binding calls (kernel/
+# capcheck.go), so that `make bench` can show a checked binding next to an
+# unchecked one. It announces itself at boot; never boot it otherwise.
+UNCHECKED := $(BUILD)/$(BOARD)-unchecked/firmware.elf
 FUZZTIME ?= 10s
 
 # What the targets need from the system (Debian package names), and one
@@ -47,6 +51,7 @@ test: deps firmware vet
 vet: $(TAMAGO)
 	$(GO) vet ./...
 	$(TARGET) $(TAMAGO) vet ./board/... ./kernel/... ./libos/... ./firmware/...
+	$(TARGET) $(TAMAGO) vet -tags exo_unchecked_caps ./kernel/
 
 ## test-host: the host tests only (no QEMU, no external tools required)
 test-host:
@@ -57,10 +62,12 @@ fuzz-brief:
 	$(GO) run ./tools/fuzzall -fuzztime $(FUZZTIME)
 
 ## bench: trap-path figures from one QEMU boot (timed, then counted with
-## -icount), and the host benchmarks
-bench: deps firmware
+## -icount), the same with capabilities unchecked, and the host benchmarks
+bench: deps firmware $(UNCHECKED)
 	$(GO) run ./tools/exorun -firmware $(FIRMWARE) -manifest tools/exorun/bench.manifest -timeout 5m
+	$(GO) run ./tools/exorun -firmware $(UNCHECKED) -manifest tools/exorun/bench.manifest -timeout 5m
 	$(GO) run ./tools/exorun -firmware $(FIRMWARE) -manifest tools/exorun/bench.manifest -timeout 5m -icount
+	$(GO) run ./tools/exorun -firmware $(UNCHECKED) -manifest tools/exorun/bench.manifest -timeout 5m -icount
 	$(GO) test -run '^$$' -bench . -benchmem ./caps/... ./ash/...
 
 firmware: $(FIRMWARE)
@@ -76,6 +83,10 @@ $(FIRMWARE): envs FORCE | $(TAMAGO)
 	@mkdir -p $(dir $@) firmware/$(BOARD)/images
 	cp $(ENVS:%=$(BUILD)/envs/%.elf) firmware/$(BOARD)/images/
 	$(TARGET) $(TAMAGO) build -ldflags "$(KERNEL_LDFLAGS)" -o $@ ./firmware/$(BOARD)
+
+$(UNCHECKED): $(FIRMWARE) FORCE | $(TAMAGO)
+	@mkdir -p $(dir $@)
+	$(TARGET) $(TAMAGO) build -tags exo_unchecked_caps -ldflags "$(KERNEL_LDFLAGS)" -o $@ ./firmware/$(BOARD)
 
 # cmd/tamago, built for the host from the version go.mod pins. Its first
 # run installs the matching TamaGo Go distribution (tamago-go) into the user

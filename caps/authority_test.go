@@ -57,7 +57,7 @@ func TestMint(t *testing.T) {
 		{"kind 0", 0, 0, 0, 1, ErrWrongKind},
 		{"reserved kind", 5, 0, 0, 1, ErrWrongKind},
 		{"no rights", KindPage, pageBase, pageBase, 0, ErrRights},
-		{"rights the kind lacks", KindSlot, 0, 0, SlotUse | 2, ErrRights},
+		{"rights the kind lacks", KindSlot, 0, 0, SlotUse | 4, ErrRights},
 		{"reversed range", KindPage, pageBase + 1, pageBase, PageRead, ErrRange},
 		{"beyond the kind", KindPage, 1<<44 - 1, 1 << 44, PageRead, ErrRange},
 		{"page below the table", KindPage, pageBase - 1, pageBase, PageRead, ErrRange},

@@ -57,7 +57,7 @@ func TestParseErrors(t *testing.T) {
 		{name: "rights beyond the kind", edit: put32(4, uint32(PageRevoke)<<1), offset: 4, what: "rights bits"},
 		{name: "root range reversed", edit: put64(8, pageBase+16), offset: 8, what: "range starts after"},
 		{name: "root name beyond the kind", edit: put64(16, 1<<44), offset: 16, what: "beyond the kind"},
-		{name: "record 1 mask", edit: put32(32, 8), offset: 32, what: "record mask"},
+		{name: "record 1 mask", edit: put32(32, 16), offset: 32, what: "record mask"},
 		{name: "record 1 reserved", edit: put32(36, 1), offset: 36, what: "record reserved"},
 		{name: "record 1 reversed", edit: put64(40, pageBase+9), offset: 40, what: "range starts after"},
 		{name: "record 1 beyond the kind", edit: put64(48, 1<<44), offset: 48, what: "beyond the kind"},
@@ -121,9 +121,9 @@ func TestKinds(t *testing.T) {
 		max  uint64
 		name string
 	}{
-		{KindPage, PageRead | PageWrite | PageExec, 1<<44 - 1, "page"},
-		{KindSlot, SlotUse, 1<<32 - 1, "slot"},
-		{KindEnv, EnvControl | EnvSend, 1<<32 - 1, "env"},
+		{KindPage, PageRead | PageWrite | PageExec | PageRevoke, 1<<44 - 1, "page"},
+		{KindSlot, SlotUse | SlotRevoke, 1<<32 - 1, "slot"},
+		{KindEnv, EnvControl | EnvSend | EnvSpawn | EnvRevoke, 1<<32 - 1, "env"},
 		{KindPort, PortReceive | PortSend, 1<<40 - 1, "port"},
 	} {
 		assert.True(t, tc.k.Valid())
@@ -136,7 +136,7 @@ func TestKinds(t *testing.T) {
 		assert.Zero(t, k.All())
 	}
 	assert.Equal(t, "read|exec", (PageRead | PageExec).Format(KindPage))
-	assert.Equal(t, "use|0x6", (SlotUse | 6).Format(KindSlot))
+	assert.Equal(t, "use|0xc", (SlotUse | 12).Format(KindSlot))
 	assert.Equal(t, "none", Rights(0).Format(KindEnv))
 }
 
