@@ -51,10 +51,10 @@ func sha256Compress(h *[8]uint32, p []byte) {
 		a, b, c, d, e, f, g, hh := h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]
 		for t := 0; t < 64; t++ {
 			S1 := bits.RotateLeft32(e, -6) ^ bits.RotateLeft32(e, -11) ^ bits.RotateLeft32(e, -25)
-			ch := e&f ^ ^e&g
+			ch := g ^ e&(f^g) // = e&f ^ ^e&g, one operation fewer
 			t1 := hh + S1 + ch + sha256K[t] + w[t]
 			S0 := bits.RotateLeft32(a, -2) ^ bits.RotateLeft32(a, -13) ^ bits.RotateLeft32(a, -22)
-			maj := a&b ^ a&c ^ b&c
+			maj := a&b | c&(a|b) // = a&b ^ a&c ^ b&c
 			t2 := S0 + maj
 			hh, g, f, e, d, c, b, a = g, f, e, d+t1, c, b, a, t1+t2
 		}
