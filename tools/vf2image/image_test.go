@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
 	"debug/elf"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +20,8 @@ import (
 	"github.com/exo-os/exo/board/starfive/visionfive2"
 	"github.com/exo-os/exo/internal/fit"
 	"github.com/exo-os/exo/internal/testtool"
+	"github.com/exo-os/exo/kernel/abi"
+	kelf "github.com/exo-os/exo/kernel/elf"
 )
 
 // These tests check what `make image BOARD=visionfive2` built: the FIT
@@ -268,4 +274,77 @@ func TestEntryHasNoFloatingPoint(t *testing.T) {
 		require.Greater(t, branches, 10, "%s: the branch scan saw the code's branches", path)
 		t.Logf("%s: %d instructions on the path before parking, none floating-point; %d branches, all within it but the one into the runtime", filepath.Base(path), total, branches)
 	}
+}
+
+// The environment images the VisionFive 2 firmware embeds are the ones the
+// QEMU firmware embeds: stripped of symbols and compressed, but with the
+// same entry and segments, and the same bytes in memory once loaded —
+// except the headers, which Go's linker puts in the first page of the
+// first segment, before the first allocated section (ELF header, program
+// and section header tables) and which strip rewrites; strip also trims
+// trailing zeros off the data segment, which the loader supplies anyway.
+func TestEnvImagesAreTheQEMUOnes(t *testing.T) {
+	_, kernel := vf2(t)
+	build := filepath.Dir(filepath.Dir(kernel))
+	gzs, err := filepath.Glob(filepath.Join(filepath.Dir(build), "firmware/visionfive2/images/*.elf.gz"))
+	require.NoError(t, err)
+	require.NotEmpty(t, gzs)
+	for _, gz := range gzs {
+		name := strings.TrimSuffix(filepath.Base(gz), ".gz")
+		f, err := os.Open(gz)
+		require.NoError(t, err)
+		z, err := gzip.NewReader(f)
+		require.NoError(t, err)
+		packed, err := io.ReadAll(z)
+		f.Close()
+		require.NoError(t, err)
+		orig, err := os.ReadFile(filepath.Join(build, "envs", name))
+		require.NoError(t, err)
+		a, err := elf.NewFile(bytes.NewReader(packed))
+		require.NoError(t, err)
+		b, err := elf.NewFile(bytes.NewReader(orig))
+		require.NoError(t, err)
+		require.Equal(t, b.Entry, a.Entry, name)
+		load := func(f *elf.File, raw []byte) (out []string) {
+			headers := uint64(len(raw))
+			for _, sec := range f.Sections {
+				if sec.Flags&elf.SHF_ALLOC != 0 {
+					headers = min(headers, sec.Offset)
+				}
+			}
+			for _, p := range f.Progs {
+				if p.Type == elf.PT_LOAD {
+					mem := make([]byte, p.Memsz) // file bytes, then zeros
+					_, err := p.ReadAt(mem[:p.Filesz], 0)
+					require.NoError(t, err)
+					if p.Off == 0 {
+						clear(mem[:headers])
+					}
+					out = append(out, fmt.Sprintf("%#x %#x %v %x", p.Vaddr, p.Memsz, p.Flags, sha256.Sum256(mem)))
+				}
+			}
+			return out
+		}
+		require.Equal(t, load(b, orig), load(a, packed), name)
+		// And the kernel's loader takes it as it takes the original.
+		lim := kelf.Limits{Start: abi.RAMStart, End: abi.RAMStart + 64<<20, MaxSegments: 16}
+		pa, err := kelf.Parse(packed, lim)
+		require.NoError(t, err, name)
+		pb, err := kelf.Parse(orig, lim)
+		require.NoError(t, err, name)
+		require.Equal(t, pb.Entry, pa.Entry)
+		require.Equal(t, len(pb.Segments), len(pa.Segments))
+		for i := range pb.Segments {
+			require.Equal(t, pb.Segments[i].VA, pa.Segments[i].VA)
+			require.Equal(t, pb.Segments[i].MemSize, pa.Segments[i].MemSize)
+			require.Equal(t, pb.Segments[i].Perm, pa.Segments[i].Perm)
+		}
+		t.Logf("%s: %d bytes as built, %d stripped, %d compressed", name, len(orig), len(packed), fileSize(t, gz))
+	}
+}
+
+func fileSize(t *testing.T, p string) int64 {
+	st, err := os.Stat(p)
+	require.NoError(t, err)
+	return st.Size()
 }
