@@ -53,12 +53,12 @@ TOOLS    := qemu-system-riscv64 mkimage dumpimage dtc tcpdump clang llvm-objdump
             riscv64-linux-gnu-objdump ip
 
 .PHONY: all run test firmware envs deps toolchain vet test-host test-qemu fuzz \
-        fuzz-brief bench clean image flash vf2 board-has-image flash-has-dev FORCE
+        fuzz-brief bench clean image flash vf2 board-has-image board-is-qemu flash-has-dev FORCE
 
 all: firmware
 
 ## run: build the firmware and boot it in QEMU with the demo environments
-run: deps firmware
+run: board-is-qemu deps firmware
 	$(GO) run ./tools/exorun -firmware $(FIRMWARE) $(if $(MANIFEST),-manifest $(MANIFEST))
 
 ## test: every test: host, fuzz targets briefly, and QEMU boots; the
@@ -85,7 +85,7 @@ fuzz-brief:
 
 ## bench: trap-path figures from one QEMU boot (timed, then counted with
 ## -icount), and the host benchmarks
-bench: deps firmware
+bench: board-is-qemu deps firmware
 	$(GO) run ./tools/exorun -firmware $(FIRMWARE) -manifest tools/exorun/bench.manifest -timeout 5m
 	$(GO) run ./tools/exorun -firmware $(FIRMWARE) -manifest tools/exorun/bench.manifest -timeout 5m -icount
 	$(GO) test -run '^$$' -bench . -benchmem ./caps/... ./ash/...
@@ -119,6 +119,10 @@ flash: board-has-image flash-has-dev image
 board-has-image:
 ifneq ($(BOARD),visionfive2)
 	$(error only BOARD=visionfive2 has a boot image: make image BOARD=visionfive2)
+endif
+board-is-qemu:
+ifneq ($(BOARD),qemu-virt)
+	$(error make run and make bench boot QEMU: BOARD=qemu-virt (for the VisionFive 2: make image, make flash))
 endif
 flash-has-dev:
 	@test -n "$(DEV)" || { echo "make flash: say which card: make flash BOARD=visionfive2 DEV=/dev/sdX"; exit 2; }
