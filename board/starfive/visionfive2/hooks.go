@@ -72,7 +72,9 @@ func initRNG() {}
 // getRandomData serves the Go runtime (hash seeds, at start-up) and
 // crypto/rand. Once the TRNG is up every byte comes from it, and a TRNG
 // failure then is fatal; before that (runtime start-up only) a splitmix64
-// generator seeded from the cycle counter and mtime fills in.
+// generator seeded from mtime fills in (read over the bus: nothing here
+// may touch a counter CSR the hart might not implement before the Go
+// runtime's trap handler is in place).
 //
 //go:linkname getRandomData runtime/goos.GetRandomData
 func getRandomData(b []byte) {
@@ -83,7 +85,7 @@ func getRandomData(b []byte) {
 		return
 	}
 	if early == 0 {
-		early = riscv.ReadCycle() ^ bus.Read64(jh7110.CLINTBase+0xbff8)<<32 ^ 0x9e3779b97f4a7c15
+		early = bus.Read64(jh7110.CLINTBase+0xbff8) ^ 0x9e3779b97f4a7c15
 	}
 	for i := range b {
 		early += 0x9e3779b97f4a7c15
