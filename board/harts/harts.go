@@ -49,6 +49,7 @@ const (
 	Released State = 0xd4
 )
 
+// String names the state.
 func (s State) String() string {
 	switch s {
 	case Absent:
@@ -87,6 +88,7 @@ type DeviceTreeError struct {
 	Reason string
 }
 
+// Error implements error.
 func (e *DeviceTreeError) Error() string {
 	return "harts: device tree at a1=" + hex(e.Addr) + ": " + e.Reason
 }

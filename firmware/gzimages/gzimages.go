@@ -65,6 +65,7 @@ func inflate(r io.Reader) ([]byte, error) {
 // mapFS is a flat, read-only file system of named byte slices.
 type mapFS map[string][]byte
 
+// Open implements fs.FS.
 func (m mapFS) Open(name string) (fs.File, error) {
 	if name == "." {
 		return &dir{m: m}, nil
@@ -82,18 +83,35 @@ type info struct {
 	dir  bool
 }
 
+// The fs.FileInfo and fs.DirEntry methods.
+
+// Name is the file name.
 func (i info) Name() string { return i.name }
-func (i info) Size() int64  { return i.size }
+
+// Size is the length in bytes.
+func (i info) Size() int64 { return i.size }
+
+// Mode is read-only, a directory for the root.
 func (i info) Mode() fs.FileMode {
 	if i.dir {
 		return fs.ModeDir | 0o555
 	}
 	return 0o444
 }
-func (i info) ModTime() time.Time         { return time.Time{} }
-func (i info) IsDir() bool                { return i.dir }
-func (i info) Sys() any                   { return nil }
-func (i info) Type() fs.FileMode          { return i.Mode().Type() }
+
+// ModTime is the zero time.
+func (i info) ModTime() time.Time { return time.Time{} }
+
+// IsDir reports whether this is the root.
+func (i info) IsDir() bool { return i.dir }
+
+// Sys is nil.
+func (i info) Sys() any { return nil }
+
+// Type is Mode's type bits.
+func (i info) Type() fs.FileMode { return i.Mode().Type() }
+
+// Info returns i itself.
 func (i info) Info() (fs.FileInfo, error) { return i, nil }
 
 type file struct {
@@ -101,9 +119,14 @@ type file struct {
 	r    *bytes.Reader
 }
 
+// Stat implements fs.File.
 func (f *file) Stat() (fs.FileInfo, error) { return f.info, nil }
+
+// Read implements fs.File.
 func (f *file) Read(b []byte) (int, error) { return f.r.Read(b) }
-func (f *file) Close() error               { return nil }
+
+// Close implements fs.File.
+func (f *file) Close() error { return nil }
 
 type dir struct {
 	m    mapFS
@@ -111,10 +134,15 @@ type dir struct {
 	off  int
 }
 
+// Stat implements fs.File.
 func (d *dir) Stat() (fs.FileInfo, error) { return info{name: ".", dir: true}, nil }
+
+// Read fails: the root is a directory.
 func (d *dir) Read([]byte) (int, error) {
 	return 0, &fs.PathError{Op: "read", Path: ".", Err: fs.ErrInvalid}
 }
+
+// Close implements fs.File.
 func (d *dir) Close() error { return nil }
 
 // ReadDir lists the images in name order, as fs.ReadDirFile specifies.
