@@ -13,7 +13,12 @@ ENV_LDFLAGS := -T 0x1010000 -R 0x1000
 ifeq ($(BOARD),qemu-virt)
 KERNEL_LDFLAGS := -T 0x80010000 -R 0x1000
 else ifeq ($(BOARD),visionfive2)
-KERNEL_LDFLAGS := -T 0x40010000 -R 0x1000
+# Text one page above the DRAM base, so that the first loadable segment
+# starts at 0x40000000, where U-Boot SPL copies the payload
+# (visionfive2.LinkAddress). linkcpuinit: the first instruction is
+# board/harts' entry, which parks every hart but one before Go runs.
+KERNEL_LDFLAGS := -T 0x40001000 -R 0x1000
+KERNEL_TAGS    := -tags linkcpuinit
 else
 $(error unknown BOARD "$(BOARD)": known boards are qemu-virt and visionfive2)
 endif
@@ -25,6 +30,25 @@ FIRMWARE := $(BUILD)/$(BOARD)/firmware.elf
 UNCHECKED := $(BUILD)/$(BOARD)-unchecked/firmware.elf
 FUZZTIME ?= 10s
 
+# The VisionFive 2 boot image (make image BOARD=visionfive2), named as
+# StarFive names the payload it replaces, and the kernel it is made of.
+VF2_ELF   := $(BUILD)/visionfive2/firmware.elf
+VF2_IMAGE := $(BUILD)/visionfive2/visionfive2_fw_payload.img
+# firmware/harttest: the VisionFive 2 hart entry on QEMU sifive_u, linked
+# one page above the load address its main.go names.
+HARTTEST  := $(BUILD)/harttest.elf
+
+ifeq ($(BOARD),visionfive2)
+# The same environment images, without symbol tables and debug sections
+# and gzip-compressed, so that the image fits StarFive's 4 MiB partition
+# (firmware/gzimages unpacks them at boot).
+install-images = for e in $(ENVS); do \
+	riscv64-linux-gnu-strip -o $(BUILD)/envs/$$e.stripped $(BUILD)/envs/$$e.elf && \
+	gzip -9 -n -c $(BUILD)/envs/$$e.stripped > firmware/$(BOARD)/images/$$e.elf.gz || exit 1; done
+else
+install-images = cp $(ENVS:%=$(BUILD)/envs/%.elf) firmware/$(BOARD)/images/
+endif
+
 # What the targets need from the system (Debian package names), and one
 # command from each to check for.
 APT_PKGS := qemu-system-misc u-boot-tools device-tree-compiler tcpdump clang llvm \
@@ -33,17 +57,20 @@ TOOLS    := qemu-system-riscv64 mkimage dumpimage dtc tcpdump clang llvm-objdump
             riscv64-linux-gnu-objdump ip
 
 .PHONY: all run test firmware envs deps toolchain vet test-host test-qemu fuzz \
-        fuzz-brief bench clean FORCE
+        fuzz-brief bench clean image flash vf2 board-has-image board-is-qemu flash-has-dev FORCE
 
 all: firmware
 
 ## run: build the firmware and boot it in QEMU with the demo environments
-run: deps firmware
+run: board-is-qemu deps firmware
 	$(GO) run ./tools/exorun -firmware $(FIRMWARE) $(if $(MANIFEST),-manifest $(MANIFEST))
 
-## test: every test: host, fuzz targets briefly, and QEMU boots
-test: deps firmware vet
+## test: every test: host, fuzz targets briefly, and QEMU boots; the
+## VisionFive 2 image and the sifive_u hart test image are built for it
+test: deps firmware vf2 $(HARTTEST) vet
 	EXO_REQUIRE_TOOLS=1 EXO_FIRMWARE=$(abspath $(FIRMWARE)) \
+		EXO_VF2_IMAGE=$(abspath $(VF2_IMAGE)) EXO_VF2_ELF=$(abspath $(VF2_ELF)) \
+		EXO_HARTTEST=$(abspath $(HARTTEST)) \
 		$(GO) test -count=1 -timeout 45m ./...
 	$(MAKE) --no-print-directory fuzz-brief
 
@@ -63,7 +90,7 @@ fuzz-brief:
 
 ## bench: trap-path figures from one QEMU boot (timed, then counted with
 ## -icount), the same with capabilities unchecked, and the host benchmarks
-bench: deps firmware $(UNCHECKED)
+bench: board-is-qemu deps firmware $(UNCHECKED)
 	$(GO) run ./tools/exorun -firmware $(FIRMWARE) -manifest tools/exorun/bench.manifest -timeout 5m
 	$(GO) run ./tools/exorun -firmware $(UNCHECKED) -manifest tools/exorun/bench.manifest -timeout 5m
 	$(GO) run ./tools/exorun -firmware $(FIRMWARE) -manifest tools/exorun/bench.manifest -timeout 5m -icount
@@ -81,8 +108,38 @@ envs: $(ENVS:%=$(BUILD)/envs/%.elf)
 
 $(FIRMWARE): envs FORCE | $(TAMAGO)
 	@mkdir -p $(dir $@) firmware/$(BOARD)/images
-	cp $(ENVS:%=$(BUILD)/envs/%.elf) firmware/$(BOARD)/images/
-	$(TARGET) $(TAMAGO) build -ldflags "$(KERNEL_LDFLAGS)" -o $@ ./firmware/$(BOARD)
+	$(install-images)
+	$(TARGET) $(TAMAGO) build $(KERNEL_TAGS) -ldflags "$(KERNEL_LDFLAGS)" -o $@ ./firmware/$(BOARD)
+
+## image: the VisionFive 2 boot image, a FIT that replaces StarFive's
+## visionfive2_fw_payload.img (BOARD=visionfive2)
+image: board-has-image deps $(FIRMWARE)
+	$(GO) run ./tools/vf2image -elf $(VF2_ELF) -o $(VF2_IMAGE)
+
+## flash: write the image to an SD card's payload partition, after
+## checking the card (BOARD=visionfive2 DEV=/dev/sdX; docs/BOARDS.md)
+flash: board-has-image flash-has-dev image
+	$(GO) build -o $(BUILD)/flash ./tools/flash
+	$(BUILD)/flash -image $(VF2_IMAGE) -dev $(DEV)
+
+# Prerequisites listed first, so that make stops before building anything.
+board-has-image:
+ifneq ($(BOARD),visionfive2)
+	$(error only BOARD=visionfive2 has a boot image: make image BOARD=visionfive2)
+endif
+board-is-qemu:
+ifneq ($(BOARD),qemu-virt)
+	$(error make run and make bench boot QEMU: BOARD=qemu-virt (for the VisionFive 2: make image, make flash))
+endif
+flash-has-dev:
+	@test -n "$(DEV)" || { echo "make flash: say which card: make flash BOARD=visionfive2 DEV=/dev/sdX"; exit 2; }
+
+# The VisionFive 2 image, whatever BOARD says (make test checks it).
+vf2:
+	$(MAKE) --no-print-directory BOARD=visionfive2 image
+
+$(HARTTEST): FORCE | $(TAMAGO)
+	$(TARGET) $(TAMAGO) build -tags linkcpuinit -ldflags "-T 0x80201000 -R 0x1000" -o $@ ./firmware/harttest
 
 $(UNCHECKED): $(FIRMWARE) FORCE | $(TAMAGO)
 	@mkdir -p $(dir $@)

@@ -112,7 +112,13 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 			return nil, err
 		}
 	}
-	args := append(Args(c, mf), "-display", "none", "-serial", "stdio", "-monitor", "none")
+	return Launch(ctx, append(Args(c, mf), "-display", "none", "-serial", "stdio", "-monitor", "none"), c.Timeout)
+}
+
+// Launch runs QEMU with args (any machine) and waits for it to exit or
+// the timeout. QEMU runs in its own process group, which is killed (and
+// only it) on timeout or if ctx is cancelled.
+func Launch(ctx context.Context, args []string, timeout time.Duration) (*Result, error) {
 	cmd := exec.Command(Binary, args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -123,7 +129,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	timer := time.NewTimer(c.Timeout)
+	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	res := &Result{}
 	var werr error

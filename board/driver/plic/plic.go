@@ -72,7 +72,8 @@ type PLIC struct {
 	Bus  mmio.Bus
 	Base uintptr
 	// Sources is the number of interrupt sources including the reserved
-	// source 0 (QEMU virt: 96 in 7.2; JH7110: 136).
+	// source 0, that is the device tree's riscv,ndev + 1 (QEMU virt 7.2:
+	// 97, for riscv,ndev = <96>; JH7110: 137, for riscv,ndev = <136>).
 	Sources int
 	// Harts is the number of harts, and Layout their context numbering.
 	Harts  int

@@ -104,8 +104,8 @@ func TestBoards(t *testing.T) {
 	}{
 		{"qemu-virt uart", 96, 1, LayoutMS, 0, 2, 10},
 		{"qemu-virt virtio", 96, 1, LayoutMS, 0, 2, 8},
-		{"visionfive2 uart0", 136, 5, LayoutMonitorFirst, 1, 9, 32},
-		{"visionfive2 gmac1", 136, 5, LayoutMonitorFirst, 1, 9, 78},
+		{"visionfive2 uart0", 137, 5, LayoutMonitorFirst, 1, 9, 32},
+		{"visionfive2 gmac1", 137, 5, LayoutMonitorFirst, 1, 9, 78},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pm := newPLIC(0xc000000, tc.sources, tc.contexts)
@@ -154,7 +154,7 @@ func TestErrors(t *testing.T) {
 	require.ErrorContains(t, p.Enable(0, 200, true), "source 200 out of range")
 	_, err := p.Context(1, Machine)
 	require.ErrorContains(t, err, "hart 1 out of range (1 harts)")
-	p5 := &PLIC{Bus: pm, Base: 0xc000000, Sources: 136, Harts: 5, Layout: LayoutMonitorFirst}
+	p5 := &PLIC{Bus: pm, Base: 0xc000000, Sources: 137, Harts: 5, Layout: LayoutMonitorFirst}
 	_, err = p5.Context(0, Supervisor)
 	require.ErrorContains(t, err, "hart 0 has no S-mode context")
 	require.Empty(t, pm.Log, "rejected calls must not touch the device")

@@ -35,7 +35,7 @@ const (
 	VirtioStride   = 0x1000
 	VirtioSlots    = 8
 	TimebaseHz     = 10_000_000
-	PLICSources    = 96
+	PLICSources    = 97 // riscv,ndev = <96> in QEMU 7.2's tree, plus source 0
 	UART0IRQ       = 10
 	VirtioIRQFirst = 1 // slot i raises IRQ 1+i
 )

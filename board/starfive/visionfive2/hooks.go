@@ -1,0 +1,167 @@
+//go:build tamago && riscv64
+
+package visionfive2
+
+import (
+	"fmt"
+	"runtime/goos"
+	"sync"
+	_ "unsafe"
+
+	"github.com/usbarmory/tamago/riscv64"
+
+	"github.com/exo-os/exo/board"
+	"github.com/exo-os/exo/board/harts"
+	"github.com/exo-os/exo/board/mmio"
+	"github.com/exo-os/exo/board/starfive/jh7110"
+	"github.com/exo-os/exo/kernel/riscv"
+)
+
+// The TamaGo runtime hooks (tamago goos package): where the kernel's Go
+// runtime lives, and how it prints, tells time, draws random bytes and
+// exits on this board. The first instruction is package harts' entry,
+// which needs the firmware built with the linkcpuinit tag.
+
+//go:linkname ramStart runtime/goos.RamStart
+var ramStart uint = KernelStart
+
+//go:linkname ramSize runtime/goos.RamSize
+var ramSize uint = KernelSize
+
+//go:linkname ramStackOffset runtime/goos.RamStackOffset
+var ramStackOffset uint = 0x100
+
+var (
+	bus = mmio.Direct{}
+	cpu = &riscv64.CPU{}
+	rng *jh7110.RNG
+	// rngMu serialises the TRNG between the kernel and the runtime.
+	rngMu sync.Mutex
+	// early is the state of the generator the runtime's start-up uses
+	// for its hash seeds before the TRNG is up (see getRandomData). The
+	// capability key never comes from it.
+	early uint64
+)
+
+// printk runs before package initialization too, so it reaches UART0
+// through constants only: 32-bit registers four bytes apart.
+//
+//go:linkname printk runtime/goos.Printk
+func printk(c byte) {
+	const lsr, thrEmpty = jh7110.UART0Base + 5*4, 1 << 5
+	if c == '\n' {
+		printk('\r')
+	}
+	for bus.Read32(lsr)&thrEmpty == 0 {
+	}
+	bus.Write32(jh7110.UART0Base, uint32(c))
+}
+
+// nanotime reads the CLINT's mtime over the bus: the U74 has no time CSR
+// (reading it traps, in Machine mode too), which is also why the board
+// sets no Machine.ReadTime.
+//
+//go:linkname nanotime runtime/goos.Nanotime
+func nanotime() int64 {
+	return int64(bus.Read64(jh7110.CLINTBase+0xbff8) * (1e9 / jh7110.TimebaseHz))
+}
+
+//go:linkname initRNG runtime/goos.InitRNG
+func initRNG() {}
+
+// getRandomData serves the Go runtime (hash seeds, at start-up) and
+// crypto/rand. Once the TRNG is up every byte comes from it, and a TRNG
+// failure then is fatal; before that (runtime start-up only) a splitmix64
+// generator seeded from mtime fills in (read over the bus: nothing here
+// may touch a counter CSR the hart might not implement before the Go
+// runtime's trap handler is in place).
+//
+//go:linkname getRandomData runtime/goos.GetRandomData
+func getRandomData(b []byte) {
+	if rng != nil {
+		if err := readRNG(b); err != nil {
+			panic(err)
+		}
+		return
+	}
+	if early == 0 {
+		early = bus.Read64(jh7110.CLINTBase+0xbff8) ^ 0x9e3779b97f4a7c15
+	}
+	for i := range b {
+		early += 0x9e3779b97f4a7c15
+		z := early
+		z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+		z = (z ^ z>>27) * 0x94d049bb133111eb
+		b[i] = byte(z ^ z>>31)
+	}
+}
+
+//go:linkname hwinit1 runtime/goos.Hwinit1
+func hwinit1() {
+	cpu.Init()
+	goos.Exit = func(code int32) {
+		halt(uint32(code))
+	}
+	jh7110.UART(bus).Init()
+}
+
+func readRNG(b []byte) error {
+	rngMu.Lock()
+	defer rngMu.Unlock()
+	return rng.Read(b)
+}
+
+// halt parks the kernel's hart for good: the board has no power-off
+// device the kernel drives.
+func halt(status uint32) {
+	fmt.Printf("exo: halted with status %d; reset the board to boot again\n", status)
+	for {
+		riscv.WaitForInterrupt()
+	}
+}
+
+// Machine brings up the board's devices and returns them for the kernel.
+// It fails if the memory map cannot hold the kernel. A TRNG that does not
+// come up is reported by Machine.Entropy, which the kernel calls at boot
+// and without which it refuses to boot: there is no weaker fallback.
+func Machine() (*board.Machine, error) {
+	hart := harts.BootHart()
+	if hart < 1 || hart >= jh7110.Harts {
+		return nil, fmt.Errorf("visionfive2: running on hart %d, not a U74 (1-4)", hart)
+	}
+	dtb, dtErr := harts.DeviceTree()
+	ram, warning := RAMSize(dtb, dtErr)
+	if warning != "" {
+		fmt.Println(warning)
+	}
+	layout, err := Layout(ram)
+	if err != nil {
+		return nil, err
+	}
+	var parked []int
+	for h := 0; h < jh7110.Harts; h++ {
+		if harts.StateOf(h) == harts.Parked {
+			parked = append(parked, h)
+		}
+	}
+	fmt.Printf("visionfive2: kernel on hart %d; harts %v parked; %d MiB of DRAM\n", hart, parked, ram>>20)
+	m := &board.Machine{
+		Name:  Name,
+		UART:  jh7110.UART(bus),
+		CLINT: jh7110.CLINT(bus),
+		Hart:  hart,
+		// No ReadTime: the U74 traps reads of the time CSR.
+		WFI:    riscv.WaitForInterrupt,
+		Halt:   halt,
+		Layout: layout,
+	}
+	r := jh7110.TRNG(bus)
+	if err := r.Init(); err != nil {
+		err = fmt.Errorf("visionfive2: no entropy source: %w", err)
+		m.RNG = func([]byte) error { return err }
+	} else {
+		rng = r
+		m.RNG = readRNG
+	}
+	return m, nil
+}
