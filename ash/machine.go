@@ -47,6 +47,11 @@ type Machine struct {
 	stack    [StackSize]byte
 	ctx      [CtxSize]byte
 	replyLen int
+	// stackFill is the byte the stack is filled with before each run (0 in
+	// production). The fuzz tests run programs twice with different fills:
+	// a verified program cannot read stack it did not write, so its results
+	// must not depend on the fill.
+	stackFill byte
 }
 
 // NewMachine returns a Machine ready to run programs.
@@ -108,7 +113,13 @@ func (m *Machine) setup(p *Program, in *Input) error {
 	}
 	// Zeroed so that no run can observe another's stack, even through a
 	// verifier bug.
-	m.stack = [StackSize]byte{}
+	if m.stackFill == 0 {
+		m.stack = [StackSize]byte{}
+	} else {
+		for i := range m.stack {
+			m.stack[i] = m.stackFill
+		}
+	}
 	m.replyLen = -1
 	return nil
 }
