@@ -148,6 +148,23 @@ func (m *Machine) bytes(a uint64, n uint64, write bool) []byte {
 	return b[off : off+n]
 }
 
+// span is bytes for the helpers, whose lengths may be zero: ok reports
+// whether [a, a+n) lies inside one mapped region, which for n = 0 includes
+// the address one past its end. (bytes returns nil for an empty slice of an
+// empty region, which must not read as a failure.)
+func (m *Machine) span(a uint64, n uint64, write bool) ([]byte, bool) {
+	r := a >> regionShift
+	if r >= uint64(numRegions) || r == uint64(regNone) {
+		return nil, false
+	}
+	b := m.mem[r]
+	off := a & (1<<regionShift - 1)
+	if off > uint64(len(b)) || n > uint64(len(b))-off || (write && !m.writable[r]) {
+		return nil, false
+	}
+	return b[off : off+n], true
+}
+
 func (m *Machine) fault(pc int, format string, args ...any) error {
 	return &RunError{PC: pc, Reason: fmt.Sprintf(format, args...)}
 }
