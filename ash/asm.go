@@ -24,6 +24,7 @@ type AsmError struct {
 	Msg  string
 }
 
+// Error formats the error as "ash: asm: line N: message".
 func (e *AsmError) Error() string { return fmt.Sprintf("ash: asm: line %d: %s", e.Line, e.Msg) }
 
 // AssembleLines is Assemble that also returns, for every instruction slot,

@@ -182,11 +182,12 @@ func TestLoadELF(t *testing.T) {
 
 // clangBPF compiles C source to an eBPF object with clang, or skips (fails
 // under EXO_REQUIRE_TOOLS=1) when clang is missing.
-func clangBPF(t *testing.T, src, dir string) []byte {
+func clangBPF(t *testing.T, src, dir string, flags ...string) []byte {
 	t.Helper()
 	clang := testtool.Path(t, "clang")
 	obj := filepath.Join(t.TempDir(), "prog.o")
-	out, err := exec.Command(clang, "-target", "bpf", "-O2", "-Wall", "-Werror", "-I", dir, "-c", src, "-o", obj).CombinedOutput()
+	args := append([]string{"-target", "bpf", "-O2", "-Wall", "-Werror", "-I", dir}, flags...)
+	out, err := exec.Command(clang, append(args, "-c", src, "-o", obj)...).CombinedOutput()
 	require.NoError(t, err, "clang: %s", out)
 	b, err := os.ReadFile(obj)
 	require.NoError(t, err)
@@ -195,9 +196,16 @@ func clangBPF(t *testing.T, src, dir string) []byte {
 
 // TestClangICMPEcho compiles testdata/c/icmp_echo.c, loads, verifies and
 // runs it beside the builder-made icmpEchoASH: the same results and the
-// same reply bytes on every frame.
+// same reply bytes on every frame. It does so for clang's default
+// instruction set (v1) and for v3, which adds 32-bit jumps and arithmetic.
 func TestClangICMPEcho(t *testing.T) {
-	obj := clangBPF(t, "testdata/c/icmp_echo.c", "testdata/c")
+	for _, cpu := range []string{"v1", "v3"} {
+		t.Run(cpu, func(t *testing.T) { testClangICMPEcho(t, "-mcpu="+cpu) })
+	}
+}
+
+func testClangICMPEcho(t *testing.T, flags ...string) {
+	obj := clangBPF(t, "testdata/c/icmp_echo.c", "testdata/c", flags...)
 	insns, err := LoadELF(obj, "ash")
 	require.NoError(t, err)
 	byFunc, err := LoadELF(obj, "icmp_echo")

@@ -3,10 +3,12 @@ package ash
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -20,13 +22,37 @@ import (
 // longer. ASH_FUZZ_STATS=dir makes each fuzzing process write its counts of
 // generated, accepted and run programs to dir (docs/BYTECODE.md quotes them).
 
-// writeFuzzStats records fuzzStats for this process every 4096 programs.
-func writeFuzzStats() {
+// distinct counts the distinct programs (by hash of the fuzz bytes that
+// encode them) this process generated and accepted; the fuzzer often
+// mutates only the packet data of a program it has already tried.
+var distinct struct {
+	sync.Mutex
+	tried, accepted map[uint64]bool
+}
+
+// writeFuzzStats records the counts for this process every 4096 programs.
+func writeFuzzStats(code []byte, accepted bool) {
 	dir := os.Getenv("ASH_FUZZ_STATS")
-	if dir == "" || fuzzStats.tried.Load()%4096 != 0 {
+	if dir == "" {
 		return
 	}
-	line := fmt.Sprintf("tried %d accepted %d runs %d\n", fuzzStats.tried.Load(), fuzzStats.accepted.Load(), fuzzStats.runs.Load())
+	h := fnv.New64a()
+	h.Write(code)
+	sum := h.Sum64()
+	distinct.Lock()
+	defer distinct.Unlock()
+	if distinct.tried == nil {
+		distinct.tried, distinct.accepted = map[uint64]bool{}, map[uint64]bool{}
+	}
+	distinct.tried[sum] = true
+	if accepted {
+		distinct.accepted[sum] = true
+	}
+	if fuzzStats.tried.Load()%4096 != 0 {
+		return
+	}
+	line := fmt.Sprintf("tried %d accepted %d runs %d distinct %d distinct-accepted %d\n", fuzzStats.tried.Load(), fuzzStats.accepted.Load(),
+		fuzzStats.runs.Load(), len(distinct.tried), len(distinct.accepted))
 	_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("stats.%d", os.Getpid())), []byte(line), 0o644)
 }
 
@@ -40,10 +66,11 @@ func FuzzVerifyRun(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, code, data []byte) {
 		gp := genFromBytes(code)
-		defer writeFuzzStats()
-		if _, err := checkProgram(gp, data); err != nil {
+		ok, err := checkProgram(gp, data)
+		if err != nil {
 			t.Fatalf("%v\nconfig %+v\n%s", err, gp.cfg, DisassembleListing(gp.insns))
 		}
+		writeFuzzStats(code, ok)
 	})
 }
 
@@ -201,6 +228,14 @@ func checkCBPF(t *testing.T, c []CBPFInstruction, data []byte) {
 	}
 	dis, _ := bpf.Disassemble(raw)
 	vm, vmErr := bpf.NewVM(dis)
+	for _, in := range dis {
+		if _, ok := in.(bpf.LoadExtension); ok {
+			// x/net/bpf implements Linux's "len" extension (a load at
+			// SKF_AD_OFF+1); libpcap's interpreter, which the translation
+			// follows, treats it as an out-of-range load and returns 0.
+			vmErr = fmt.Errorf("extension")
+		}
+	}
 	m := NewMachine()
 	for _, in := range genInputs(p.Config(), data) {
 		res, err := m.Run(p, &Input{Packet: in.packet, WireLen: in.wire})
