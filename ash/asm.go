@@ -14,6 +14,24 @@ import (
 // "//" to the end of the line. Directives other than .insn (".text",
 // ".section ...", as in clang's output) are ignored.
 func Assemble(src string) ([]Instruction, error) {
+	prog, _, err := AssembleLines(src)
+	return prog, err
+}
+
+// AsmError is an assembly error: the 1-based source line and what is wrong.
+type AsmError struct {
+	Line int
+	Msg  string
+}
+
+// Error formats the error as "ash: asm: line N: message".
+func (e *AsmError) Error() string { return fmt.Sprintf("ash: asm: line %d: %s", e.Line, e.Msg) }
+
+// AssembleLines is Assemble that also returns, for every instruction slot,
+// the 1-based source line it came from (both slots of lddw name the same
+// line), so that a verifier error's index can be reported as a line. Errors
+// are *AsmError.
+func AssembleLines(src string) ([]Instruction, []int, error) {
 	type pending struct {
 		pc    int
 		label string
@@ -21,6 +39,7 @@ func Assemble(src string) ([]Instruction, error) {
 	}
 	var (
 		out    []Instruction
+		lines  []int
 		labels = map[string]int{}
 		refs   []pending
 	)
@@ -36,7 +55,7 @@ func Assemble(src string) ([]Instruction, error) {
 			}
 			name := line[:i]
 			if _, dup := labels[name]; dup {
-				return nil, fmt.Errorf("ash: asm: line %d: label %q defined twice", lineNo, name)
+				return nil, nil, &AsmError{lineNo, fmt.Sprintf("label %q defined twice", name)}
 			}
 			labels[name] = len(out)
 			line = line[i+1:]
@@ -46,25 +65,28 @@ func Assemble(src string) ([]Instruction, error) {
 		}
 		ins, ref, err := parseLine(line)
 		if err != nil {
-			return nil, fmt.Errorf("ash: asm: line %d: %v", lineNo, err)
+			return nil, nil, &AsmError{lineNo, err.Error()}
 		}
 		if ref != "" {
 			refs = append(refs, pending{len(out), ref, lineNo})
 		}
 		out = append(out, ins...)
+		for range ins {
+			lines = append(lines, lineNo)
+		}
 	}
 	for _, r := range refs {
 		t, ok := labels[r.label]
 		if !ok {
-			return nil, fmt.Errorf("ash: asm: line %d: undefined label %q", r.line, r.label)
+			return nil, nil, &AsmError{r.line, fmt.Sprintf("undefined label %q", r.label)}
 		}
 		d := t - r.pc - 1
 		if d < math.MinInt16 || d > math.MaxInt16 {
-			return nil, fmt.Errorf("ash: asm: line %d: jump to %q is %d slots away, beyond 16 bits", r.line, r.label, d)
+			return nil, nil, &AsmError{r.line, fmt.Sprintf("jump to %q is %d slots away, beyond 16 bits", r.label, d)}
 		}
 		out[r.pc].Off = int16(d)
 	}
-	return out, nil
+	return out, lines, nil
 }
 
 // assembleLine parses one line with no labels; the disassembler uses it to

@@ -99,3 +99,17 @@ func TestAsmErrors(t *testing.T) {
 		assert.ErrorContains(t, err, tc.want, tc.src)
 	}
 }
+
+func TestAssembleLines(t *testing.T) {
+	prog, lines, err := AssembleLines("; header\nr0 = 0\n\nl: r1 = 5 ll\n  exit\n")
+	require.NoError(t, err)
+	assert.Len(t, prog, 4)
+	assert.Equal(t, []int{2, 4, 4, 5}, lines)
+
+	_, _, err = AssembleLines("exit\nexit\nr12 = 1\n")
+	var ae *AsmError
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, 3, ae.Line)
+	assert.Contains(t, ae.Msg, "unknown instruction")
+	assert.Equal(t, "ash: asm: line 3: "+ae.Msg, err.Error())
+}

@@ -12,7 +12,17 @@ type insnInfo struct {
 	succ     [2]int
 	nsucc    int
 	preds    int
+	// live is the set of registers (bit r for rN) that some path from this
+	// instruction may read before writing: the registers whose abstract
+	// values matter for what follows. State pruning compares only these,
+	// as Linux's verifier does with its liveness marks
+	// (kernel/bpf/verifier.c, REG_LIVE_READ), though computed here by a
+	// plain backward data-flow pass, which suffices for an acyclic graph.
+	live uint16
 }
+
+// allRegs is the register set with every register in it.
+const allRegs = 1<<NumRegs - 1
 
 // checkEncoding validates one instruction's fields. It returns the number of
 // slots the instruction occupies.
@@ -194,15 +204,78 @@ func analyzeCFG(prog []Instruction) ([]insnInfo, *VerifyError) {
 			return nil, err
 		}
 	}
-	if err := findCycle(info); err != nil {
+	post, err := findCycle(info)
+	if err != nil {
 		return nil, err
 	}
+	computeLiveness(prog, info, post)
 	return info, nil
+}
+
+// useDef returns the registers instruction in reads and writes.
+func useDef(in Instruction) (use, def uint16) {
+	bit := func(r Reg) uint16 { return 1 << (r & 15) }
+	x := in.Op&SrcX != 0
+	switch in.Class() {
+	case ClassLD:
+		return 0, bit(in.Dst)
+	case ClassLDX:
+		return bit(in.Src), bit(in.Dst)
+	case ClassST:
+		return bit(in.Dst), 0
+	case ClassSTX:
+		return bit(in.Dst) | bit(in.Src), 0
+	case ClassALU, ClassALU64:
+		switch op := ALUOp(in.Op & opMask); {
+		case op == ALUMov && x:
+			return bit(in.Src), bit(in.Dst)
+		case op == ALUMov:
+			return 0, bit(in.Dst)
+		case op == ALUEnd || op == ALUNeg || !x:
+			return bit(in.Dst), bit(in.Dst)
+		default:
+			return bit(in.Dst) | bit(in.Src), bit(in.Dst)
+		}
+	}
+	switch JumpOp(in.Op & opMask) {
+	case JumpA:
+		return 0, 0
+	case JumpExit:
+		return bit(R0), 0
+	case JumpCall:
+		n := 5
+		if spec, ok := helperSpecs[HelperID(in.Imm)]; ok {
+			n = spec.args
+		}
+		return uint16(1<<(n+1)-1) &^ 1, 0x3f // reads r1..rn; writes r0-r5
+	}
+	if x {
+		return bit(in.Dst) | bit(in.Src), 0
+	}
+	return bit(in.Dst), 0
+}
+
+// computeLiveness fills info[pc].live. post lists the reachable
+// instructions in depth-first postorder, so in an acyclic graph every
+// instruction comes after all of its successors.
+func computeLiveness(prog []Instruction, info []insnInfo, post []int) {
+	for pc := range info {
+		info[pc].live = allRegs // unreachable: never compared, kept conservative
+	}
+	for _, pc := range post {
+		var out uint16
+		for i := 0; i < info[pc].nsucc; i++ {
+			out |= info[info[pc].succ[i]].live
+		}
+		use, def := useDef(prog[pc])
+		info[pc].live = use | out&^def | 1<<R10
+	}
 }
 
 // findCycle does an iterative depth-first search from instruction 0 and
 // reports the first edge that returns to an instruction still on the path.
-func findCycle(info []insnInfo) *VerifyError {
+// Otherwise it returns the reachable instructions in postorder.
+func findCycle(info []insnInfo) ([]int, *VerifyError) {
 	const (
 		white = iota
 		grey
@@ -212,10 +285,12 @@ func findCycle(info []insnInfo) *VerifyError {
 	type frame struct{ pc, next int }
 	stack := []frame{{0, 0}}
 	color[0] = grey
+	var post []int
 	for len(stack) > 0 {
 		f := &stack[len(stack)-1]
 		if f.next == info[f.pc].nsucc {
 			color[f.pc] = black
+			post = append(post, f.pc)
 			stack = stack[:len(stack)-1]
 			continue
 		}
@@ -223,11 +298,11 @@ func findCycle(info []insnInfo) *VerifyError {
 		f.next++
 		switch color[t] {
 		case grey:
-			return verr(f.pc, ErrLoop, "jump to instruction %d closes a loop; programs must be acyclic", t)
+			return nil, verr(f.pc, ErrLoop, "jump to instruction %d closes a loop; programs must be acyclic", t)
 		case white:
 			color[t] = grey
 			stack = append(stack, frame{t, 0})
 		}
 	}
-	return nil
+	return post, nil
 }

@@ -46,6 +46,7 @@ var errorKindNames = [...]string{
 	ErrContext: "context access", ErrComplexity: "complexity", ErrConfig: "config",
 }
 
+// String returns the kind in words, as used in error messages.
 func (k ErrorKind) String() string {
 	if k > 0 && int(k) < len(errorKindNames) {
 		return errorKindNames[k]
@@ -61,6 +62,7 @@ type VerifyError struct {
 	Reason string
 }
 
+// Error formats the rejection as "ash: verify: instruction N: kind: reason".
 func (e *VerifyError) Error() string {
 	if e.Index < 0 {
 		return fmt.Sprintf("ash: verify: %s: %s", e.Kind, e.Reason)
@@ -80,6 +82,7 @@ type RunError struct {
 	Reason string
 }
 
+// Error formats the fault as "ash: run: instruction N: reason".
 func (e *RunError) Error() string {
 	return fmt.Sprintf("ash: run: instruction %d: %s", e.PC, e.Reason)
 }

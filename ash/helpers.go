@@ -36,14 +36,15 @@ const (
 // helperSpec lists which program types may call a helper.
 type helperSpec struct {
 	name  string
+	args  int // number of argument registers read, from r1
 	types []ProgType
 }
 
 var helperSpecs = map[HelperID]helperSpec{
-	HelperSendReply:  {"send_reply", []ProgType{TypeASH}},
-	HelperPacketCopy: {"pkt_copy", []ProgType{TypeASH}},
-	HelperCsum:       {"csum", []ProgType{TypeFilter, TypeASH, TypePredicate}},
-	HelperCsumUpdate: {"csum_update", []ProgType{TypeFilter, TypeASH, TypePredicate}},
+	HelperSendReply:  {"send_reply", 1, []ProgType{TypeASH}},
+	HelperPacketCopy: {"pkt_copy", 3, []ProgType{TypeASH}},
+	HelperCsum:       {"csum", 3, []ProgType{TypeFilter, TypeASH, TypePredicate}},
+	HelperCsumUpdate: {"csum_update", 3, []ProgType{TypeFilter, TypeASH, TypePredicate}},
 }
 
 // maxHelperLen bounds the length argument of pkt_copy and csum.

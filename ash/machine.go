@@ -47,6 +47,11 @@ type Machine struct {
 	stack    [StackSize]byte
 	ctx      [CtxSize]byte
 	replyLen int
+	// stackFill is the byte the stack is filled with before each run (0 in
+	// production). The fuzz tests run programs twice with different fills:
+	// a verified program cannot read stack it did not write, so its results
+	// must not depend on the fill.
+	stackFill byte
 }
 
 // NewMachine returns a Machine ready to run programs.
@@ -108,7 +113,13 @@ func (m *Machine) setup(p *Program, in *Input) error {
 	}
 	// Zeroed so that no run can observe another's stack, even through a
 	// verifier bug.
-	m.stack = [StackSize]byte{}
+	if m.stackFill == 0 {
+		m.stack = [StackSize]byte{}
+	} else {
+		for i := range m.stack {
+			m.stack[i] = m.stackFill
+		}
+	}
 	m.replyLen = -1
 	return nil
 }
@@ -135,6 +146,23 @@ func (m *Machine) bytes(a uint64, n uint64, write bool) []byte {
 		return nil
 	}
 	return b[off : off+n]
+}
+
+// span is bytes for the helpers, whose lengths may be zero: ok reports
+// whether [a, a+n) lies inside one mapped region, which for n = 0 includes
+// the address one past its end. (bytes returns nil for an empty slice of an
+// empty region, which must not read as a failure.)
+func (m *Machine) span(a uint64, n uint64, write bool) ([]byte, bool) {
+	r := a >> regionShift
+	if r >= uint64(numRegions) || r == uint64(regNone) {
+		return nil, false
+	}
+	b := m.mem[r]
+	off := a & (1<<regionShift - 1)
+	if off > uint64(len(b)) || n > uint64(len(b))-off || (write && !m.writable[r]) {
+		return nil, false
+	}
+	return b[off : off+n], true
 }
 
 func (m *Machine) fault(pc int, format string, args ...any) error {

@@ -15,8 +15,8 @@ func (m *Machine) helper(pc int, id HelperID, r *[16]uint64) error {
 		if reg != uint64(regReply) && reg != uint64(regMsg) {
 			return m.fault(pc, "pkt_copy destination %#x is not in the reply or message buffer", r[2])
 		}
-		dst := m.bytes(r[2], r[3], true)
-		if dst == nil {
+		dst, ok := m.span(r[2], r[3], true)
+		if !ok {
 			return m.fault(pc, "pkt_copy destination %#x+%d out of bounds", r[2], r[3])
 		}
 		pkt := m.mem[regPacket]
@@ -26,8 +26,8 @@ func (m *Machine) helper(pc int, id HelperID, r *[16]uint64) error {
 			copy(dst, pkt[r[1]:r[1]+r[3]])
 		}
 	case HelperCsum:
-		src := m.bytes(r[1], r[2], false)
-		if src == nil || r[1]>>regionShift == uint64(regCtx) {
+		src, ok := m.span(r[1], r[2], false)
+		if !ok || r[1]>>regionShift == uint64(regCtx) {
 			return m.fault(pc, "csum source %#x+%d out of bounds", r[1], r[2])
 		}
 		ret = uint64(^csumFold(csumAdd(uint64(uint32(r[3])), src)))

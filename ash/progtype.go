@@ -27,6 +27,7 @@ const (
 	RetPass     = 1 // deliver the packet to the env's receive ring
 )
 
+// String returns "filter", "ash" or "predicate".
 func (t ProgType) String() string {
 	switch t {
 	case TypeFilter:

@@ -112,8 +112,9 @@ func (v *verifier) run() *VerifyError {
 // pruned reports whether an explored state at pc covers st, and otherwise
 // remembers st.
 func (v *verifier) pruned(pc int, st *state) bool {
+	live := v.info[pc].live
 	for _, o := range v.seen[pc] {
-		if o.subsumes(st) {
+		if o.subsumes(st, live) {
 			return true
 		}
 	}

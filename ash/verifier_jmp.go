@@ -189,9 +189,8 @@ func (v *verifier) call(pc int, st *state, id HelperID) *VerifyError {
 				return verr(pc, ErrHelperArg, "%s: r%d points into the %s, which this argument cannot take", spec.name, r, p.reg)
 			}
 		}
-		if n == 0 {
-			return nil
-		}
+		// Even a zero length needs the pointer inside (or at the end of)
+		// its region: the machine checks the address, not the length.
 		var e *VerifyError
 		if p.reg == regStack {
 			if write {

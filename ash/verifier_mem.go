@@ -47,7 +47,7 @@ func stackRead(pc int, st *state, k, size int64) *VerifyError {
 			return verr(pc, ErrUninitStack, "stack byte r10%+d is read before it is written", b-StackSize)
 		}
 	}
-	for s := k / 8; s <= (k+size-1)/8; s++ {
+	for s := k / 8; size > 0 && s <= (k+size-1)/8; s++ {
 		if st.spilled&(1<<s) != 0 && st.spill[s].kind != kScalar {
 			return verr(pc, ErrPointerLeak, "partial read of a spilled %s at r10%+d", st.spill[s], s*8-StackSize)
 		}

@@ -86,6 +86,22 @@ type state struct {
 	nextVar   int // round-robin replacement index into vars
 }
 
+// holds reports whether a live register or a spilled slot of st is a
+// pointer with variable-part id.
+func (st *state) holds(id uint32, live uint16) bool {
+	for i, r := range st.regs {
+		if live&(1<<i) != 0 && r.kind == kPtr && r.id == id {
+			return true
+		}
+	}
+	for s := range st.spill {
+		if st.spilled&(1<<s) != 0 && st.spill[s].kind == kPtr && st.spill[s].id == id {
+			return true
+		}
+	}
+	return false
+}
+
 func (st *state) availFor(id uint32) int64 {
 	if id == 0 {
 		return st.pktAvail
@@ -117,10 +133,15 @@ func (st *state) learn(p regState, n int64) {
 }
 
 // subsumes reports whether o (explored, found safe) covers every concrete
-// state st stands for, so st need not be explored again.
-func (o *state) subsumes(st *state) bool {
+// state st stands for, so st need not be explored again. Only the registers
+// in live matter: every path from here writes the others before reading
+// them. Likewise only the packet bounds of variable pointers that st still
+// holds in a live register or a spilled slot: the instruction that made a
+// variable pointer cannot run again on this path (the program is acyclic),
+// so no new pointer with that id can appear.
+func (o *state) subsumes(st *state, live uint16) bool {
 	for i := range o.regs {
-		if !o.regs[i].subsumes(st.regs[i]) {
+		if live&(1<<i) != 0 && !o.regs[i].subsumes(st.regs[i]) {
 			return false
 		}
 	}
@@ -128,7 +149,7 @@ func (o *state) subsumes(st *state) bool {
 		return false
 	}
 	for _, v := range o.vars {
-		if v.id != 0 && st.availFor(v.id) < v.n {
+		if v.id != 0 && st.holds(v.id, live) && st.availFor(v.id) < v.n {
 			return false
 		}
 	}
