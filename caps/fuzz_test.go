@@ -8,8 +8,21 @@ import (
 )
 
 // fuzzWorld is the fixed world the fuzz targets run in: an Authority under
-// testKey, some roots, and every capability the targets made legitimately.
+// fuzzKey, some roots, and every capability the targets made legitimately.
 // It is deterministic, so checked-in corpus files keep their meaning.
+//
+// fuzzKey carries fuzzWorldVersion: bump it whenever the world's
+// capabilities change (the kinds table, the roots). Genuine capabilities
+// of an earlier world, kept by earlier fuzzing runs in the fuzz cache
+// ($GOCACHE/fuzz) or the corpus, then become forgeries under the new key,
+// instead of genuine capabilities this world did not make.
+const fuzzWorldVersion = 2
+
+var fuzzKey = func() []byte {
+	k := append([]byte(nil), testKey...)
+	k[0] ^= fuzzWorldVersion
+	return k
+}()
 type fuzzWorld struct {
 	a     *Authority
 	roots []Cap
@@ -27,7 +40,7 @@ var world = sync.OnceValue(func() *fuzzWorld {
 	must(e.Track(KindSlot, 0, slots))
 	must(e.Track(KindEnv, 0, envs))
 	must(e.Track(KindPort, portBase, 1<<16))
-	a, err := NewAuthority(testKey, &e)
+	a, err := NewAuthority(fuzzKey, &e)
 	must(err)
 	w := &fuzzWorld{a: a, known: map[Cap]bool{}}
 	for _, r := range []struct {
