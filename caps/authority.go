@@ -22,6 +22,9 @@ type Authority struct {
 	// Verify returns pointers to these, so that a refusal does not allocate.
 	fault FormatError
 	lost  RevokedError
+
+	// seen caches capabilities whose MAC chain verified (seen.go).
+	seen seenCache
 }
 
 // NewAuthority returns an Authority sealing with key, which must be secret,
@@ -100,7 +103,7 @@ type Verified struct {
 //
 //   - the format (a *FormatError, errors.Is ErrMalformed);
 //   - the MAC chain, recomputed from the key and compared in constant time
-//     (ErrForged);
+//     (ErrForged) — unless these very bytes verified recently (seen.go);
 //   - the kind (ErrWrongKind), the effective rights (ErrRights) and the
 //     effective range (ErrRange) against need;
 //   - the epochs of need's names (a *RevokedError, errors.Is ErrRevoked).
@@ -124,8 +127,7 @@ func (a *Authority) Verify(raw []byte, need Need) (Verified, error) {
 		a.fault = fe
 		return Verified{}, &a.fault
 	}
-	tag := tail(a.seal.root(&c), &c)
-	if !constantTimeEqual(tag[:], c[offMAC:]) {
+	if !a.genuine(&c) {
 		return Verified{}, ErrForged
 	}
 	r, lo, hi, ok := c.Effective()

@@ -23,6 +23,7 @@ var fuzzKey = func() []byte {
 	k[0] ^= fuzzWorldVersion
 	return k
 }()
+
 type fuzzWorld struct {
 	a     *Authority
 	roots []Cap
