@@ -10,6 +10,9 @@ package ash
 type Program struct {
 	insns []Instruction
 	cfg   Config
+	// stackDepth is how many bytes below r10 the program may touch: the
+	// machine maps (and clears) only those.
+	stackDepth int
 }
 
 // Config returns the configuration the program was verified against, with
@@ -34,6 +37,9 @@ type verifier struct {
 	cfg   Config
 	steps int
 	seen  map[int][]*state
+	// stackLow is the lowest stack offset (from the bottom of the stack)
+	// any access on any path touches.
+	stackLow int64
 }
 
 type workItem struct {
@@ -54,11 +60,11 @@ func Verify(prog []Instruction, cfg Config) (*Program, error) {
 	if verrr != nil {
 		return nil, verrr
 	}
-	v := &verifier{prog: prog, info: info, cfg: c, seen: map[int][]*state{}}
+	v := &verifier{prog: prog, info: info, cfg: c, seen: map[int][]*state{}, stackLow: StackSize}
 	if e := v.run(); e != nil {
 		return nil, e
 	}
-	return &Program{insns: append([]Instruction(nil), prog...), cfg: c}, nil
+	return &Program{insns: append([]Instruction(nil), prog...), cfg: c, stackDepth: int(StackSize - v.stackLow)}, nil
 }
 
 func (v *verifier) regionSize(r region) int64 {

@@ -196,7 +196,9 @@ func (v *verifier) call(pc int, st *state, id HelperID) *VerifyError {
 			if write {
 				return verr(pc, ErrHelperArg, "%s: cannot write the stack", spec.name)
 			}
-			e = stackRead(pc, st, p.off, n)
+			if e = stackRead(pc, st, p.off, n); e == nil {
+				v.useStack(p.off)
+			}
 		} else {
 			e = v.checkAccess(pc, st, p, 0, n, write)
 		}
