@@ -40,7 +40,25 @@ type verifier struct {
 	// stackLow is the lowest stack offset (from the bottom of the stack)
 	// any access on any path touches.
 	stackLow int64
+	// free holds states of finished paths for reuse: a state is ~4 KB and
+	// every undecided branch needs one.
+	free []*state
 }
+
+// newState returns a copy of st, reusing a finished path's state if any.
+func (v *verifier) newState(st *state) *state {
+	var n *state
+	if k := len(v.free); k > 0 {
+		n, v.free = v.free[k-1], v.free[:k-1]
+	} else {
+		n = new(state)
+	}
+	*n = *st
+	return n
+}
+
+// freeState gives back a state no work item refers to any more.
+func (v *verifier) freeState(st *state) { v.free = append(v.free, st) }
 
 type workItem struct {
 	pc int
@@ -94,6 +112,8 @@ func (v *verifier) run() *VerifyError {
 		it := work[len(work)-1]
 		work = work[:len(work)-1]
 		pc, st := it.pc, it.st
+		// The path ends at exit (pc -1) or where an explored state covers
+		// it; either way its state is free afterwards.
 		for pc >= 0 {
 			v.steps++
 			if v.steps > MaxVerifierSteps {
@@ -111,6 +131,7 @@ func (v *verifier) run() *VerifyError {
 			}
 			pc = next
 		}
+		v.freeState(st)
 	}
 	return nil
 }
