@@ -66,9 +66,15 @@ func TestBenchmarkProgramsAgree(t *testing.T) {
 	require.NoError(t, err)
 	translated, err := ImportCBPF(udpDstPort7Dd)
 	require.NoError(t, err)
+	asmInsns, err := Assemble(udpPort7Asm)
+	require.NoError(t, err)
+	hand, err := Verify(asmInsns, Config{Type: TypeFilter})
+	require.NoError(t, err)
 	vm := xnetVM(t)
 	m := NewMachine()
-	frames := [][]byte{benchUDPFrame(), udpFrame(7, 8), udpFrame(8, 0), icmpEcho(8, 56), udpFrame(7, 0)[:37]}
+	frag := udpFrame(7, 0)
+	frag[14+7] = 0x10 // fragment offset 2 (16 bytes)
+	frames := [][]byte{benchUDPFrame(), udpFrame(7, 8), udpFrame(8, 0), icmpEcho(8, 56), udpFrame(7, 0)[:37], frag}
 	for i, f := range frames {
 		n, err := vm.Run(f)
 		require.NoError(t, err)
@@ -78,6 +84,9 @@ func TestBenchmarkProgramsAgree(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, n != 0, a, "frame %d: builder filter", i)
 		require.Equal(t, n != 0, b, "frame %d: translated filter", i)
+		c, err := m.Filter(hand, f)
+		require.NoError(t, err)
+		require.Equal(t, n != 0, c, "frame %d: hand-written filter", i)
 		require.Equal(t, i < 2, a, "frame %d", i)
 	}
 }
@@ -99,6 +108,46 @@ func benchFilter(b *testing.B, p *Program) {
 // any header length), as the library OS would install it.
 func BenchmarkFilterUDPPort(b *testing.B) {
 	p, err := udpPortFilter(7).Program(Config{Type: TypeFilter})
+	require.NoError(b, err)
+	benchFilter(b, p)
+}
+
+// udpPort7Asm is the same filter written by hand as clang would compile it
+// from C: one bounds check for the fixed headers, fields compared in
+// network byte order, then the check behind the variable-length IP header.
+const udpPort7Asm = `
+	r6 = *(u64 *)(r1 + 0)
+	r7 = *(u64 *)(r1 + 8)
+	r2 = r6
+	r2 += 34
+	if r2 > r7 goto reject
+	r0 = *(u16 *)(r6 + 12)
+	if r0 != 0x0008 goto reject    ; ethertype 0x0800, read little-endian
+	r0 = *(u8 *)(r6 + 23)
+	if r0 != 17 goto reject        ; UDP
+	r0 = *(u16 *)(r6 + 20)
+	if r0 & 0xff1f goto reject     ; fragment offset 0x1fff, read little-endian
+	r2 = *(u8 *)(r6 + 14)
+	r2 &= 15
+	r2 <<= 2
+	r2 += r6                       ; data + IP header length
+	r3 = r2
+	r3 += 18
+	if r3 > r7 goto reject
+	r0 = *(u16 *)(r2 + 16)
+	if r0 != 0x0700 goto reject    ; port 7, read little-endian
+	r0 = 1
+	exit
+reject:
+	r0 = 0
+	exit
+`
+
+// BenchmarkFilterUDPPortAsm: the hand-written filter.
+func BenchmarkFilterUDPPortAsm(b *testing.B) {
+	insns, err := Assemble(udpPort7Asm)
+	require.NoError(b, err)
+	p, err := Verify(insns, Config{Type: TypeFilter})
 	require.NoError(b, err)
 	benchFilter(b, p)
 }

@@ -168,3 +168,62 @@ func TestRunDoesNotAllocate(t *testing.T) {
 		})
 	}
 }
+
+// TestStackMapping: the machine maps only as much stack as the verifier
+// found the program uses, and r10 is the end of it.
+func TestStackMapping(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		src   string
+		depth int
+		r0    uint64
+	}{
+		{"no stack", "r0 = 7\nexit", 0, 7},
+		{"one slot", "*(u64 *)(r10 - 8) = 5\nr0 = *(u64 *)(r10 - 8)\nexit", 8, 5},
+		{"byte at -13", "*(u8 *)(r10 - 13) = 9\nr0 = *(u8 *)(r10 - 13)\nexit", 13, 9},
+		{"spill and fill", "*(u64 *)(r10 - 64) = r1\nr1 = *(u64 *)(r10 - 64)\nr0 = *(u64 *)(r1 + 16)\nexit", 64, 60},
+		{"pointer difference", "r2 = r10\nr2 += -40\nr0 = r10\nr0 -= r2\nexit", 0, 40},
+		{"csum over 16 bytes", "*(u64 *)(r10 - 16) = 0\n*(u64 *)(r10 - 8) = 0\nr1 = r10\nr1 += -16\nr2 = 16\nr3 = 0\ncall 3\nexit", 16, 0xffff},
+		{"zero-length csum at r10", "r1 = r10\nr2 = 0\nr3 = 0\ncall 3\nexit", 0, 0xffff},
+		{"deepest of two paths", "r0 = *(u64 *)(r1 + 16)\nif r0 > 5 goto +2\n*(u64 *)(r10 - 512) = 1\nexit\n*(u32 *)(r10 - 4) = 1\nexit", 512, 60},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			insns, err := Assemble(tc.src)
+			require.NoError(t, err)
+			p, err := Verify(insns, Config{Type: TypeFilter})
+			require.NoError(t, err)
+			assert.Equal(t, tc.depth, p.stackDepth)
+			res, err := NewMachine().Run(p, &Input{Packet: make([]byte, 60)})
+			require.NoError(t, err)
+			assert.Equal(t, tc.r0, res.R0)
+		})
+	}
+}
+
+// TestZeroLengthHelpers: helpers given zero bytes at the start or end of a
+// region, even an empty one, run without a fault.
+func TestZeroLengthHelpers(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		typ  ProgType
+		src  string
+		r0   uint64
+	}{
+		{"csum over an empty memory window", TypePredicate, "r1 = *(u64 *)(r1 + 56)\nr2 = 0\nr3 = 0\ncall 3\nexit", 0xffff},
+		{"csum at the end of the counters", TypePredicate, "r1 = *(u64 *)(r1 + 72)\nr1 += 64\nr2 = 0\nr3 = 0\ncall 3\nexit", 0xffff},
+		{"pkt_copy into an empty message buffer", TypeASH, "r2 = *(u64 *)(r1 + 40)\nr1 = 0\nr3 = 0\ncall 2\nexit", 0},
+		{"pkt_copy at the end of the reply buffer", TypeASH, "r2 = *(u64 *)(r1 + 24)\nr2 += 1514\nr1 = 0\nr3 = 0\ncall 2\nexit", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			insns, err := Assemble(tc.src)
+			require.NoError(t, err)
+			p, err := Verify(insns, Config{Type: tc.typ})
+			require.NoError(t, err)
+			in := Input{Reply: make([]byte, DefaultReplySize), Counters: make([]byte, DefaultCountersSize)}
+			res, err := NewMachine().Run(p, &in)
+			require.NoError(t, err)
+			assert.Equal(t, tc.r0, res.R0)
+			assert.Equal(t, len(insns), res.Steps)
+		})
+	}
+}

@@ -58,13 +58,14 @@ type genOp struct {
 	target int // template index to jump to; -1 for none
 }
 
-// genProgram is a decoded fuzz case: the program, its configuration and
-// how many packet bytes the prologue proved.
+// genProgram is a decoded fuzz case: the program and its configuration.
 type genProgram struct {
 	insns []Instruction
 	cfg   Config
 	// raw is set when the slots came straight from the bytes.
-	raw   bool
+	raw bool
+	// kinds lists the template kind of each template (structured mode),
+	// for debugging the generator.
 	kinds []uint8
 }
 

@@ -122,6 +122,8 @@ var hostileCorpus = []hostileCase{
 	{"csum with unbounded length", TypeASH, "r2 = *(u64 *)(r1 + 16)\nr1 = *(u64 *)(r1 + 24)\nr3 = 0\ncall 3\nexit", 3, ErrHelperArg},
 	{"send_reply longer than buffer", TypeASH, "r1 = 1515\ncall 1\nr0 = 0\nexit", 1, ErrHelperArg},
 	{"pkt_copy into packet", TypeASH, pkt + "r1 = 0\nr3 = 4\ncall 2\nr0 = 0\nexit", 4, ErrHelperArg},
+	{"zero-length csum before the packet", TypeFilter, pkt + "r2 += -4\nr1 = r2\nr2 = 0\nr3 = 0\ncall 3\nexit", 6, ErrHelperArg},
+	{"zero-length pkt_copy past the reply buffer", TypeASH, "r2 = *(u64 *)(r1 + 24)\nr2 += 1515\nr1 = 0\nr3 = 0\ncall 2\nr0 = 0\nexit", 4, ErrHelperArg},
 	{"pkt_copy overflowing message buffer", TypeASH, "r2 = *(u64 *)(r1 + 40)\nr2 += 60\nr1 = 0\nr3 = 8\ncall 2\nr0 = 0\nexit", 4, ErrHelperArg},
 	// Encoding and size.
 	{"map load (lddw src=1)", TypeFilter, ".insn 0x18, 1, 1, 0, 0\n.insn 0, 0, 0, 0, 0\nr0 = 0\nexit", 0, ErrUnsupported},

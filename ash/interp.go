@@ -16,7 +16,7 @@ func (m *Machine) Run(p *Program, in *Input) (Result, error) {
 	// bounds check; the verifier rejects r11-r15.
 	var r [16]uint64
 	r[1] = addr(regCtx, 0)
-	r[10] = addr(regStack, StackSize)
+	r[10] = addr(regStack, p.stackDepth) // the mapped stack ends at r10
 	insns := p.insns
 	n := len(insns)
 	pc := 0

@@ -75,60 +75,66 @@ func (m *Machine) setup(p *Program, in *Input) error {
 		return fmt.Errorf("ash: run: input regions smaller than the verified configuration")
 	}
 	// Only the regions the program type may use are mapped, at exactly the
-	// verified sizes, so nothing else is reachable even through a verifier bug.
+	// verified sizes, so nothing else is reachable even through a verifier
+	// bug. The stack region is only the part the program uses, cleared, so
+	// that no run can observe another's stack, even through a verifier bug;
+	// r10 points at its end.
 	m.mem = [numRegions][]byte{}
 	m.mem[regCtx] = m.ctx[:]
-	m.mem[regStack] = m.stack[:]
-	t := c.Type
-	if t != TypePredicate {
+	d := p.stackDepth
+	stack := m.stack[:d]
+	if m.stackFill == 0 {
+		clear(stack)
+	} else {
+		for i := range stack {
+			stack[i] = m.stackFill
+		}
+	}
+	m.mem[regStack] = stack
+	m.ctx = [CtxSize]byte{}
+	le := binary.LittleEndian
+	switch c.Type {
+	case TypeFilter, TypeASH:
 		m.mem[regPacket] = in.Packet
-	}
-	if t == TypeASH {
-		m.mem[regReply] = in.Reply[:c.ReplySize]
-		m.mem[regMsg] = in.Msg[:c.MsgSize]
-	}
-	if t == TypePredicate {
+		le.PutUint64(m.ctx[CtxData:], addr(regPacket, 0))
+		le.PutUint64(m.ctx[CtxDataEnd:], addr(regPacket, len(in.Packet)))
+		le.PutUint64(m.ctx[CtxLen:], uint64(wire))
+		if c.Type == TypeASH {
+			m.mem[regReply] = in.Reply[:c.ReplySize]
+			m.mem[regMsg] = in.Msg[:c.MsgSize]
+			le.PutUint64(m.ctx[CtxReply:], addr(regReply, 0))
+			le.PutUint64(m.ctx[CtxReplyEnd:], addr(regReply, c.ReplySize))
+			le.PutUint64(m.ctx[CtxMsg:], addr(regMsg, 0))
+			le.PutUint64(m.ctx[CtxMsgEnd:], addr(regMsg, c.MsgSize))
+		}
+	case TypePredicate:
 		m.mem[regMem] = in.Mem[:c.MemSize]
 		m.mem[regCounters] = in.Counters[:c.CountersSize]
+		le.PutUint64(m.ctx[CtxMem:], addr(regMem, 0))
+		le.PutUint64(m.ctx[CtxMemEnd:], addr(regMem, c.MemSize))
+		le.PutUint64(m.ctx[CtxCounters:], addr(regCounters, 0))
+		le.PutUint64(m.ctx[CtxCountersEnd:], addr(regCounters, c.CountersSize))
 	}
-	for r := range m.writable {
-		m.writable[r] = writable(t, region(r))
-	}
-	le := binary.LittleEndian
-	for i := range m.ctx {
-		m.ctx[i] = 0
-	}
-	for off, f := range ctxTable {
-		if !f.allowed(t) {
-			continue
-		}
-		switch {
-		case f.reg == regNone:
-			le.PutUint64(m.ctx[off*8:], uint64(wire))
-		case f.isEnd:
-			le.PutUint64(m.ctx[off*8:], addr(f.reg, len(m.mem[f.reg])))
-		default:
-			le.PutUint64(m.ctx[off*8:], addr(f.reg, 0))
-		}
-	}
-	// Zeroed so that no run can observe another's stack, even through a
-	// verifier bug.
-	if m.stackFill == 0 {
-		m.stack = [StackSize]byte{}
-	} else {
-		for i := range m.stack {
-			m.stack[i] = m.stackFill
-		}
-	}
+	m.writable = writableTable[c.Type]
 	m.replyLen = -1
 	return nil
 }
 
-// ctxTable is ctxFields indexed by word, for an allocation-free setup.
+// ctxTable is ctxFields indexed by word.
 var ctxTable = func() [CtxSize / 8]ctxField {
 	var t [CtxSize / 8]ctxField
 	for off, f := range ctxFields {
 		t[off/8] = f
+	}
+	return t
+}()
+
+// writableTable is writable() for each program type, for setup.
+var writableTable = func() (t [TypePredicate + 1][numRegions]bool) {
+	for typ := TypeFilter; typ <= TypePredicate; typ++ {
+		for r := range t[typ] {
+			t[typ][r] = writable(typ, region(r))
+		}
 	}
 	return t
 }()

@@ -10,6 +10,9 @@ package ash
 type Program struct {
 	insns []Instruction
 	cfg   Config
+	// stackDepth is how many bytes below r10 the program may touch: the
+	// machine maps (and clears) only those.
+	stackDepth int
 }
 
 // Config returns the configuration the program was verified against, with
@@ -34,7 +37,28 @@ type verifier struct {
 	cfg   Config
 	steps int
 	seen  map[int][]*state
+	// stackLow is the lowest stack offset (from the bottom of the stack)
+	// any access on any path touches.
+	stackLow int64
+	// free holds states of finished paths for reuse: a state is ~4 KB and
+	// every undecided branch needs one.
+	free []*state
 }
+
+// newState returns a copy of st, reusing a finished path's state if any.
+func (v *verifier) newState(st *state) *state {
+	var n *state
+	if k := len(v.free); k > 0 {
+		n, v.free = v.free[k-1], v.free[:k-1]
+	} else {
+		n = new(state)
+	}
+	*n = *st
+	return n
+}
+
+// freeState gives back a state no work item refers to any more.
+func (v *verifier) freeState(st *state) { v.free = append(v.free, st) }
 
 type workItem struct {
 	pc int
@@ -54,11 +78,11 @@ func Verify(prog []Instruction, cfg Config) (*Program, error) {
 	if verrr != nil {
 		return nil, verrr
 	}
-	v := &verifier{prog: prog, info: info, cfg: c, seen: map[int][]*state{}}
+	v := &verifier{prog: prog, info: info, cfg: c, seen: map[int][]*state{}, stackLow: StackSize}
 	if e := v.run(); e != nil {
 		return nil, e
 	}
-	return &Program{insns: append([]Instruction(nil), prog...), cfg: c}, nil
+	return &Program{insns: append([]Instruction(nil), prog...), cfg: c, stackDepth: int(StackSize - v.stackLow)}, nil
 }
 
 func (v *verifier) regionSize(r region) int64 {
@@ -88,6 +112,8 @@ func (v *verifier) run() *VerifyError {
 		it := work[len(work)-1]
 		work = work[:len(work)-1]
 		pc, st := it.pc, it.st
+		// The path ends at exit (pc -1) or where an explored state covers
+		// it; either way its state is free afterwards.
 		for pc >= 0 {
 			v.steps++
 			if v.steps > MaxVerifierSteps {
@@ -105,6 +131,7 @@ func (v *verifier) run() *VerifyError {
 			}
 			pc = next
 		}
+		v.freeState(st)
 	}
 	return nil
 }

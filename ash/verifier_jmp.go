@@ -39,20 +39,22 @@ func (v *verifier) jump(pc int, st *state, in Instruction) (int, workItem, *Veri
 	if a.kind != kScalar || b.kind != kScalar {
 		return v.pointerJump(pc, st, in, op, is64, a, b, target)
 	}
-	taken, fall := *st, *st
-	okT := v.refineScalars(&taken, in, op, is64, a, b, true)
-	okF := v.refineScalars(&fall, in, op, is64, a, b, false)
+	// The taken side gets a copy; the fall-through refines st in place
+	// (refineScalars changes nothing when it reports a side infeasible).
+	taken := v.newState(st)
+	okT := v.refineScalars(taken, in, op, is64, a, b, true)
+	okF := v.refineScalars(st, in, op, is64, a, b, false)
 	switch {
 	case okT && okF:
-		*st = fall
-		return pc + 1, workItem{target, &taken}, nil
+		return pc + 1, workItem{target, taken}, nil
 	case okT:
-		*st = taken
+		*st = *taken
+		v.freeState(taken)
 		return target, workItem{}, nil
 	default:
 		// Neither side feasible means the state was already empty; treat
 		// the fall-through as live to stay conservative.
-		*st = fall
+		v.freeState(taken)
 		return pc + 1, workItem{}, nil
 	}
 }
@@ -106,13 +108,12 @@ func (v *verifier) pointerJump(pc int, st *state, in Instruction, op JumpOp, is6
 	default:
 		return 0, workItem{}, verr(pc, ErrPointerCompare, "signed or bit-test comparison of pointers")
 	}
-	taken, fall := *st, *st
+	taken := v.newState(st)
 	if a.reg == regPacket {
-		learnPacket(&taken, a, b, branchRelation(op, true))
-		learnPacket(&fall, a, b, branchRelation(op, false))
+		learnPacket(taken, a, b, branchRelation(op, true))
+		learnPacket(st, a, b, branchRelation(op, false))
 	}
-	*st = fall
-	return pc + 1, workItem{target, &taken}, nil
+	return pc + 1, workItem{target, taken}, nil
 }
 
 // learnPacket records what "a rel b" proves when one side is a packet pointer
@@ -196,7 +197,9 @@ func (v *verifier) call(pc int, st *state, id HelperID) *VerifyError {
 			if write {
 				return verr(pc, ErrHelperArg, "%s: cannot write the stack", spec.name)
 			}
-			e = stackRead(pc, st, p.off, n)
+			if e = stackRead(pc, st, p.off, n); e == nil {
+				v.useStack(p.off)
+			}
 		} else {
 			e = v.checkAccess(pc, st, p, 0, n, write)
 		}

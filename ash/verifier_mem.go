@@ -36,6 +36,12 @@ func (v *verifier) checkAccess(pc int, st *state, p regState, off int64, size in
 	return nil
 }
 
+// useStack records that the program touches the stack from offset k (from
+// its bottom) up; the machine maps only the stack the program uses.
+func (v *verifier) useStack(k int64) {
+	v.stackLow = min(v.stackLow, k)
+}
+
 // stackRead checks that stack bytes [k, k+size) are written and hold no
 // pointer unless whole is set (an aligned 8-byte fill of a spilled slot).
 func stackRead(pc int, st *state, k, size int64) *VerifyError {
@@ -95,11 +101,13 @@ func (v *verifier) load(pc int, st *state, in Instruction) *VerifyError {
 		}
 		if size == 8 && k >= 0 && k+8 <= StackSize && st.spilled&(1<<(k/8)) != 0 {
 			st.regs[in.Dst] = st.spill[k/8] // fill: the spilled value comes back whole
+			v.useStack(k)
 			return nil
 		}
 		if err := stackRead(pc, st, k, size); err != nil {
 			return err
 		}
+		v.useStack(k)
 	default:
 		if err := v.checkAccess(pc, st, p, off, size, false); err != nil {
 			return err
@@ -145,6 +153,7 @@ func (v *verifier) store(pc int, st *state, in Instruction) *VerifyError {
 		if k%size != 0 {
 			return verr(pc, ErrMisaligned, "%d-byte stack store at r10%+d is not aligned", size, k-StackSize)
 		}
+		v.useStack(k)
 		slot := k / 8
 		if size == 8 {
 			st.spilled |= 1 << slot
