@@ -27,6 +27,7 @@ import (
 
 	"github.com/usbarmory/tamago/riscv64"
 
+	"github.com/exo-os/exo/board"
 	"github.com/exo-os/exo/board/fdt"
 	"github.com/exo-os/exo/board/harts"
 	"github.com/exo-os/exo/board/mmio"
@@ -56,9 +57,9 @@ var ramSize uint = 64 << 20
 var ramStackOffset uint = 0x100
 
 var (
-	bus          = mmio.Direct{}
-	cpu          = &riscv64.CPU{}
-	early uint64 = 0x9e3779b97f4a7c15
+	bus   = mmio.Direct{}
+	cpu   = &riscv64.CPU{}
+	early = board.SplitMix64{State: 0x9e3779b97f4a7c15}
 )
 
 //go:linkname printk runtime/goos.Printk
@@ -81,13 +82,7 @@ func initRNG() {}
 //
 //go:linkname getRandomData runtime/goos.GetRandomData
 func getRandomData(b []byte) {
-	for i := range b {
-		early += 0x9e3779b97f4a7c15
-		z := early
-		z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
-		z = (z ^ z>>27) * 0x94d049bb133111eb
-		b[i] = byte(z ^ z>>31)
-	}
+	early.Read(b)
 }
 
 //go:linkname hwinit1 runtime/goos.Hwinit1

@@ -36,7 +36,7 @@ var (
 	// early is the state of the generator the runtime's start-up uses
 	// for its hash seeds before the entropy device is up (see
 	// getRandomData). The capability key never comes from it.
-	early uint64
+	early board.SplitMix64
 )
 
 // printk runs before package initialization too, so it reaches the UART
@@ -74,16 +74,10 @@ func getRandomData(b []byte) {
 		}
 		return
 	}
-	if early == 0 {
-		early = riscv.ReadCycle() ^ riscv.ReadTime()<<32 ^ 0x9e3779b97f4a7c15
+	if early.State == 0 {
+		early.State = riscv.ReadCycle() ^ riscv.ReadTime()<<32 ^ 0x9e3779b97f4a7c15
 	}
-	for i := range b {
-		early += 0x9e3779b97f4a7c15
-		z := early
-		z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
-		z = (z ^ z>>27) * 0x94d049bb133111eb
-		b[i] = byte(z ^ z>>31)
-	}
+	early.Read(b)
 }
 
 //go:linkname hwinit1 runtime/goos.Hwinit1

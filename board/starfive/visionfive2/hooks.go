@@ -40,7 +40,7 @@ var (
 	// early is the state of the generator the runtime's start-up uses
 	// for its hash seeds before the TRNG is up (see getRandomData). The
 	// capability key never comes from it.
-	early uint64
+	early board.SplitMix64
 )
 
 // printk runs before package initialization too, so it reaches UART0
@@ -84,16 +84,10 @@ func getRandomData(b []byte) {
 		}
 		return
 	}
-	if early == 0 {
-		early = bus.Read64(jh7110.CLINTBase+0xbff8) ^ 0x9e3779b97f4a7c15
+	if early.State == 0 {
+		early.State = bus.Read64(jh7110.CLINTBase+0xbff8) ^ 0x9e3779b97f4a7c15
 	}
-	for i := range b {
-		early += 0x9e3779b97f4a7c15
-		z := early
-		z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
-		z = (z ^ z>>27) * 0x94d049bb133111eb
-		b[i] = byte(z ^ z>>31)
-	}
+	early.Read(b)
 }
 
 //go:linkname hwinit1 runtime/goos.Hwinit1
