@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/net/bpf"
+
+	"github.com/exo-os/exo/internal/testtool"
 )
 
 // pcapExprs are the filter expressions of the differential test against
@@ -38,7 +40,7 @@ var pcapExprs = []string{
 }
 
 func TestCBPFDifferentialLibpcap(t *testing.T) {
-	tcpdump := needTool(t, "tcpdump")
+	tcpdump := testtool.Path(t, "tcpdump")
 	dir := t.TempDir()
 	capture := filepath.Join(dir, "capture.pcap")
 	frames := testFrames()
@@ -107,7 +109,7 @@ func TestCBPFDifferentialLibpcap(t *testing.T) {
 }
 
 func TestCBPFRejectsLoop(t *testing.T) {
-	tcpdump := needTool(t, "tcpdump")
+	tcpdump := testtool.Path(t, "tcpdump")
 	dd, err := exec.Command(tcpdump, "-y", "EN10MB", "-dd", "ip6 protochain 17").Output()
 	require.NoError(t, err)
 	_, err = ImportCBPF(string(dd))
