@@ -86,6 +86,33 @@ type Layout struct {
 	PoolStart, PoolEnd uint64
 }
 
+// Sizes of the regions DRAMLayout puts after the kernel.
+const (
+	DMASize      = 1 << 20
+	ManifestSize = 64 << 10
+	// manifestRegion is what DRAMLayout sets aside for the manifest.
+	manifestRegion = 1 << 20
+	// MinPool is the least frame pool a board boots with: room for a few
+	// environments.
+	MinPool = 64 << 20
+)
+
+// DRAMLayout divides the ramSize bytes of DRAM at dramBase the way every
+// Exo board does: the kernel's Go runtime in its first kernelSize bytes,
+// then DMASize of device buffers, the boot manifest (ManifestSize, in a 1
+// MiB region), and the frame pool to the end of DRAM. Less DRAM than leaves
+// MinPool for the pool is an error naming the board and hint.
+func DRAMLayout(name, hint string, dramBase, kernelSize, ramSize uint64) (Layout, error) {
+	l := Layout{KernelStart: dramBase, KernelEnd: dramBase + kernelSize}
+	l.DMAStart, l.DMAEnd = l.KernelEnd, l.KernelEnd+DMASize
+	l.ManifestStart, l.ManifestEnd = l.DMAEnd, l.DMAEnd+ManifestSize
+	l.PoolStart, l.PoolEnd = l.DMAEnd+manifestRegion, dramBase+ramSize
+	if min := l.PoolStart - dramBase + MinPool; ramSize < min {
+		return Layout{}, fmt.Errorf("%s: %d MiB of RAM, the kernel needs at least %d MiB%s", name, ramSize>>20, min>>20, hint)
+	}
+	return l, l.Validate()
+}
+
 // Protected returns the range User mode must never reach: everything the
 // kernel keeps for itself (kernel, DMA buffers, manifest).
 func (l Layout) Protected() (lo, hi uint64) { return l.KernelStart, l.PoolStart }

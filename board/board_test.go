@@ -27,6 +27,24 @@ func TestLayoutValidate(t *testing.T) {
 	require.ErrorContains(t, bad.Validate(), "not page aligned")
 }
 
+func TestDRAMLayout(t *testing.T) {
+	l, err := DRAMLayout("b", "", 0x40000000, 64<<20, 2<<30)
+	require.NoError(t, err)
+	require.Equal(t, Layout{
+		KernelStart: 0x40000000, KernelEnd: 0x44000000,
+		DMAStart: 0x44000000, DMAEnd: 0x44100000,
+		ManifestStart: 0x44100000, ManifestEnd: 0x44110000,
+		PoolStart: 0x44200000, PoolEnd: 0xc0000000,
+	}, l)
+	_, err = DRAMLayout("b", " (more!)", 0x40000000, 64<<20, 129<<20)
+	require.EqualError(t, err, "b: 129 MiB of RAM, the kernel needs at least 130 MiB (more!)")
+	l, err = DRAMLayout("b", "", 0x40000000, 64<<20, 130<<20)
+	require.NoError(t, err, "exactly the minimum")
+	require.Equal(t, uint64(MinPool), l.PoolEnd-l.PoolStart)
+	_, err = DRAMLayout("b", "", 0x40000000, 64<<20+1, 1<<30)
+	require.ErrorContains(t, err, "not page aligned")
+}
+
 func TestMachine(t *testing.T) {
 	m := mmiotest.New(false)
 	m.Set(0x200bff8, 1234)

@@ -42,32 +42,19 @@ const (
 
 // Memory map. The kernel's Go runtime owns the first 64 MiB of DRAM; after
 // it come DMA buffers, the boot manifest, and the frame pool, which runs to
-// the end of DRAM.
+// the end of DRAM (board.DRAMLayout).
 const (
-	DRAMBase      = 0x80000000
-	KernelStart   = DRAMBase
-	KernelSize    = 64 << 20
-	DMAStart      = KernelStart + KernelSize
-	DMASize       = 1 << 20
-	ManifestStart = DMAStart + DMASize
-	ManifestSize  = 64 << 10
-	PoolStart     = ManifestStart + 1<<20
-	// MinRAM leaves the pool room for a few environments.
-	MinRAM = PoolStart - DRAMBase + 64<<20
+	DRAMBase    = 0x80000000
+	KernelStart = DRAMBase
+	KernelSize  = 64 << 20
+	// ManifestStart is where Layout's manifest region begins: where
+	// QEMU's loader puts a boot manifest (tools/qemu).
+	ManifestStart = KernelStart + KernelSize + board.DMASize
 )
 
 // Layout returns the memory map for ramSize bytes of DRAM.
 func Layout(ramSize uint64) (board.Layout, error) {
-	if ramSize < MinRAM {
-		return board.Layout{}, fmt.Errorf("qemu-virt: %d MiB of RAM, the kernel needs at least %d MiB (run QEMU with -m 1G)", ramSize>>20, MinRAM>>20)
-	}
-	l := board.Layout{
-		KernelStart: KernelStart, KernelEnd: KernelStart + KernelSize,
-		DMAStart: DMAStart, DMAEnd: DMAStart + DMASize,
-		ManifestStart: ManifestStart, ManifestEnd: ManifestStart + ManifestSize,
-		PoolStart: PoolStart, PoolEnd: DRAMBase + ramSize,
-	}
-	return l, l.Validate()
+	return board.DRAMLayout("qemu-virt", " (run QEMU with -m 1G)", DRAMBase, KernelSize, ramSize)
 }
 
 // UART returns the console UART: a 16550 with byte registers one byte

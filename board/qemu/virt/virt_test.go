@@ -30,9 +30,11 @@ func TestLayout(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, uint64(0xc0000000), l.PoolEnd)
 	require.Equal(t, uint64(0x84200000), l.PoolStart)
+	require.Equal(t, uint64(ManifestStart), l.ManifestStart, "where tools/qemu loads a manifest")
+	require.Equal(t, uint64(0x84100000), l.ManifestStart)
 	lo, hi := l.Protected()
 	require.Equal(t, uint64(0x80000000), lo)
 	require.Equal(t, uint64(0x84200000), hi)
 	_, err = Layout(128 << 20)
-	require.ErrorContains(t, err, "128 MiB of RAM")
+	require.ErrorContains(t, err, "qemu-virt: 128 MiB of RAM, the kernel needs at least 130 MiB (run QEMU with -m 1G)")
 }

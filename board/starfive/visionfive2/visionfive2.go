@@ -28,7 +28,8 @@ const Name = "visionfive2"
 
 // Memory map. The kernel's Go runtime owns the first 64 MiB of DRAM
 // (its image is loaded at the DRAM base); after it come DMA buffers, the
-// boot manifest, and the frame pool, which runs to the end of DRAM.
+// boot manifest, and the frame pool, which runs to the end of DRAM
+// (board.DRAMLayout).
 const (
 	DRAMBase    = jh7110.DRAMBase
 	KernelStart = DRAMBase
@@ -37,14 +38,7 @@ const (
 	// page above the DRAM base, so that the first loadable segment (ELF
 	// header and notes, then text) starts exactly at DRAMBase, the load
 	// address StarFive's payload uses.
-	LinkAddress   = DRAMBase + 0x1000
-	DMAStart      = KernelStart + KernelSize
-	DMASize       = 1 << 20
-	ManifestStart = DMAStart + DMASize
-	ManifestSize  = 64 << 10
-	PoolStart     = ManifestStart + 1<<20
-	// MinRAM leaves the pool room for a few environments.
-	MinRAM = PoolStart - DRAMBase + 64<<20
+	LinkAddress = DRAMBase + 0x1000
 	// SmallestRAM is the least DRAM a VisionFive 2 ships with (2, 4 or
 	// 8 GB): the size assumed, with a warning, when the boot loader
 	// passed no usable device tree.
@@ -53,16 +47,7 @@ const (
 
 // Layout returns the memory map for ramSize bytes of DRAM.
 func Layout(ramSize uint64) (board.Layout, error) {
-	if ramSize < MinRAM {
-		return board.Layout{}, fmt.Errorf("visionfive2: %d MiB of RAM, the kernel needs at least %d MiB", ramSize>>20, MinRAM>>20)
-	}
-	l := board.Layout{
-		KernelStart: KernelStart, KernelEnd: KernelStart + KernelSize,
-		DMAStart: DMAStart, DMAEnd: DMAStart + DMASize,
-		ManifestStart: ManifestStart, ManifestEnd: ManifestStart + ManifestSize,
-		PoolStart: PoolStart, PoolEnd: DRAMBase + ramSize,
-	}
-	return l, l.Validate()
+	return board.DRAMLayout(Name, "", DRAMBase, KernelSize, ramSize)
 }
 
 // RAMFromDeviceTree returns the size of the DRAM that starts at DRAMBase,
