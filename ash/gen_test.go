@@ -579,3 +579,13 @@ func checkProgram(gp genProgram, data []byte) (bool, error) {
 	}
 	return true, nil
 }
+
+// ctxTable is ctxFields indexed by word: a stable order for the generator
+// (ranging over the map would make generated programs differ run to run).
+var ctxTable = func() [CtxSize / 8]ctxField {
+	var t [CtxSize / 8]ctxField
+	for off, f := range ctxFields {
+		t[off/8] = f
+	}
+	return t
+}()

@@ -120,15 +120,6 @@ func (m *Machine) setup(p *Program, in *Input) error {
 	return nil
 }
 
-// ctxTable is ctxFields indexed by word.
-var ctxTable = func() [CtxSize / 8]ctxField {
-	var t [CtxSize / 8]ctxField
-	for off, f := range ctxFields {
-		t[off/8] = f
-	}
-	return t
-}()
-
 // writableTable is writable() for each program type, for setup.
 var writableTable = func() (t [TypePredicate + 1][numRegions]bool) {
 	for typ := TypeFilter; typ <= TypePredicate; typ++ {
