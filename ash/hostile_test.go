@@ -123,6 +123,9 @@ var hostileCorpus = []hostileCase{
 	{"send_reply longer than buffer", TypeASH, "r1 = 1515\ncall 1\nr0 = 0\nexit", 1, ErrHelperArg},
 	{"pkt_copy into packet", TypeASH, pkt + "r1 = 0\nr3 = 4\ncall 2\nr0 = 0\nexit", 4, ErrHelperArg},
 	{"zero-length csum before the packet", TypeFilter, pkt + "r2 += -4\nr1 = r2\nr2 = 0\nr3 = 0\ncall 3\nexit", 6, ErrHelperArg},
+	// Fuzz finding (testdata/fuzz/FuzzVerifyRun/ce461aacf65a2541): a
+	// pointer with a variable offset that no comparison bounded.
+	{"zero-length csum at an unchecked variable offset", TypeFilter, "r6 = *(u64 *)(r1 + 0)\nr7 = *(u64 *)(r1 + 8)\nr8 = r6\nr8 += 11\nif r8 > r7 goto +7\nr4 = *(u32 *)(r6 + 0)\nr4 &= 181\nr6 += r4\nr1 = r6\nr2 = 0\nr3 = 0\ncall 3\nexit\nr0 = 0\nexit", 11, ErrHelperArg},
 	{"zero-length pkt_copy past the reply buffer", TypeASH, "r2 = *(u64 *)(r1 + 24)\nr2 += 1515\nr1 = 0\nr3 = 0\ncall 2\nr0 = 0\nexit", 4, ErrHelperArg},
 	{"pkt_copy overflowing message buffer", TypeASH, "r2 = *(u64 *)(r1 + 40)\nr2 += 60\nr1 = 0\nr3 = 8\ncall 2\nr0 = 0\nexit", 4, ErrHelperArg},
 	// Encoding and size.

@@ -102,6 +102,12 @@ func (st *state) holds(id uint32, live uint16) bool {
 	return false
 }
 
+// availFor returns n such that the packet is known to be at least var(id)
+// + n bytes long (for id 0, the constant-offset pointers: at least n), or
+// -1 if nothing is known about var(id). Nothing known is not "n = 0": a
+// variable offset may lie past the packet's end, so even a zero-length
+// access through it is unproven (a fuzz finding, kept as
+// testdata/fuzz/FuzzVerifyRun/ce461aacf65a2541).
 func (st *state) availFor(id uint32) int64 {
 	if id == 0 {
 		return st.pktAvail
@@ -111,7 +117,7 @@ func (st *state) availFor(id uint32) int64 {
 			return v.n
 		}
 	}
-	return 0
+	return -1
 }
 
 // learn records "packet length >= var(p) + n" for packet pointer p.
