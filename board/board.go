@@ -11,17 +11,18 @@ package board
 import (
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/exo-os/exo/board/driver/clint"
+	"github.com/exo-os/exo/board/driver/plic"
 	"github.com/exo-os/exo/board/driver/uart16550"
+	"github.com/exo-os/exo/riscv"
 )
 
 // ErrNoEntropy is returned by a machine without an entropy source.
 var ErrNoEntropy = errors.New("board: no entropy source")
 
-// Machine is one board's devices as the kernel uses them. It implements
-// kernel.Platform.
+// Machine is one board's devices as the kernel uses them (firmware/boot
+// adapts it to kernel.Platform).
 type Machine struct {
 	// Name is the board's name, as `make BOARD=` spells it.
 	Name string
@@ -34,10 +35,20 @@ type Machine struct {
 	// CSR, where the hart implements it in hardware); else Now reads the
 	// CLINT's mtime register.
 	ReadTime func() uint64
-	// RNG fills a buffer with entropy; nil if the board has none.
-	RNG func([]byte) error
+	// RNG fills a buffer with entropy, waiting for the source (bounded);
+	// nil if the board has none. TryRNG takes what the source has
+	// gathered without waiting, and starts it gathering more.
+	RNG    func([]byte) error
+	TryRNG func([]byte) int
 	// WFI waits for an interrupt.
 	WFI func()
+	// ReadMip reads the hart's pending interrupts (the mip CSR).
+	ReadMip func() uint64
+	// IRQ is the interrupt controller's context for the kernel's hart in
+	// Machine mode, and Devices the interrupt sources routed to it, with
+	// their drivers' handlers.
+	IRQ     plic.Target
+	Devices []Device
 	// Halt ends the machine with a status (on QEMU, the emulator's exit
 	// status); it may return on boards that cannot power off.
 	Halt func(status uint32)
@@ -45,8 +56,12 @@ type Machine struct {
 	Layout Layout
 }
 
-// Console returns the console writer.
-func (m *Machine) Console() io.Writer { return m.UART }
+// Device is one interrupt source and the handler of the driver behind it.
+type Device struct {
+	Name   string
+	IRQ    uint32
+	Handle func()
+}
 
 // Now returns the machine timer.
 func (m *Machine) Now() uint64 {
@@ -65,12 +80,27 @@ func (m *Machine) ArmTimer(deadline uint64) { m.CLINT.SetCompare(m.Hart, deadlin
 // Idle waits for an interrupt.
 func (m *Machine) Idle() { m.WFI() }
 
+// Pending reports whether the machine timer's and the interrupt
+// controller's interrupts are pending at the hart (mip.MTIP, mip.MEIP).
+func (m *Machine) Pending() (timer, device bool) {
+	p := m.ReadMip()
+	return p&riscv.MipMTIP != 0, p&riscv.MipMEIP != 0
+}
+
 // Entropy fills b from the board's entropy source.
 func (m *Machine) Entropy(b []byte) error {
 	if m.RNG == nil {
 		return ErrNoEntropy
 	}
 	return m.RNG(b)
+}
+
+// TryEntropy copies up to len(b) bytes the entropy source has gathered.
+func (m *Machine) TryEntropy(b []byte) int {
+	if m.TryRNG == nil {
+		return 0
+	}
+	return m.TryRNG(b)
 }
 
 // Layout is a board's physical memory map as the kernel divides it. Each

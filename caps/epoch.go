@@ -32,11 +32,19 @@ type Epochs struct {
 }
 
 // epochTable holds the epochs of names [base, base+len(e)) of one kind;
-// zero means never revoked.
+// zero means never revoked. block[i] is the largest epoch of names
+// [i·blockNames, (i+1)·blockNames), so that checking a range costs one
+// comparison per block that holds no newer revocation, instead of one per
+// name: the kernel verifies ranges of up to a whole memory run with
+// interrupts masked.
 type epochTable struct {
-	base uint64
-	e    []uint64
+	base  uint64
+	e     []uint64
+	block []uint64
 }
+
+// blockNames is how many names share one block maximum.
+const blockNames = 1024
 
 // Track makes names [base, base+n) of kind k revocable. Each kind is tracked
 // once; the table costs 8 bytes a name.
@@ -49,7 +57,7 @@ func (e *Epochs) Track(k Kind, base, n uint64) error {
 	case n == 0 || base > k.MaxName() || n-1 > k.MaxName()-base:
 		return fmt.Errorf("caps: track %s names [%#x, +%#x): %w", k, base, n, ErrRange)
 	}
-	e.tables[k] = epochTable{base: base, e: make([]uint64, n)}
+	e.tables[k] = epochTable{base: base, e: make([]uint64, n), block: make([]uint64, (n+blockNames-1)/blockNames)}
 	return nil
 }
 
@@ -93,6 +101,9 @@ func (e *Epochs) RevokeRange(k Kind, lo, hi uint64) (uint64, error) {
 	for i := range names {
 		names[i] = e.now
 	}
+	for b := (lo - t.base) / blockNames; b <= (hi-t.base)/blockNames; b++ {
+		t.block[b] = e.now
+	}
 	return e.now, nil
 }
 
@@ -109,12 +120,21 @@ func (e *Epochs) Check(k Kind, lo, hi, epoch uint64) error {
 }
 
 // stale finds the first name in [lo, hi] (tracked) revoked after epoch.
+// It skips every block whose newest revocation is not after epoch, and
+// stops in the first that holds one: at most two partial blocks and one
+// comparison per whole block.
 func (e *Epochs) stale(k Kind, lo, hi, epoch uint64) (name, at uint64, found bool) {
 	t := &e.tables[k]
-	for i, at := range t.e[lo-t.base : hi-t.base+1] {
-		if at > epoch {
-			return lo + uint64(i), at, true
+	for i := lo - t.base; i <= hi-t.base; {
+		b := i / blockNames
+		if t.block[b] <= epoch {
+			i = (b + 1) * blockNames
+			continue
 		}
+		if t.e[i] > epoch {
+			return t.base + i, t.e[i], true
+		}
+		i++
 	}
 	return 0, 0, false
 }

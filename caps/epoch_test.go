@@ -109,3 +109,42 @@ func TestRevocation(t *testing.T) {
 		})
 	}
 }
+
+// Check with block maxima finds exactly what a name-by-name scan finds,
+// for ranges that start, end and span anywhere across block boundaries.
+func TestCheckMatchesNameByName(t *testing.T) {
+	const base, n = 5000, 5 * blockNames
+	var e Epochs
+	require.NoError(t, e.Track(KindPage, base, n))
+	naive := make([]uint64, n)
+	rng := uint64(0x9e3779b97f4a7c15)
+	next := func(m uint64) uint64 {
+		rng ^= rng << 13
+		rng ^= rng >> 7
+		rng ^= rng << 17
+		return rng % m
+	}
+	for round := 0; round < 2000; round++ {
+		if round%3 == 0 {
+			lo := next(n)
+			hi := min(n-1, lo+next(3*blockNames))
+			at, err := e.RevokeRange(KindPage, base+lo, base+hi)
+			require.NoError(t, err)
+			for i := lo; i <= hi; i++ {
+				naive[i] = at
+			}
+		}
+		lo := next(n)
+		hi := min(n-1, lo+next(4*blockNames))
+		epoch := next(e.Now() + 1)
+		var want error
+		for i := lo; i <= hi; i++ {
+			if naive[i] > epoch {
+				want = &RevokedError{Kind: KindPage, Name: base + i, RevokedAt: naive[i], Minted: epoch}
+				break
+			}
+		}
+		got := e.Check(KindPage, base+lo, base+hi, epoch)
+		require.Equal(t, want, got, "round %d: [%d, %d] at epoch %d", round, lo, hi, epoch)
+	}
+}

@@ -2,7 +2,6 @@ package kernel
 
 import (
 	"bytes"
-	"io"
 	"runtime"
 	"testing"
 	"time"
@@ -13,7 +12,8 @@ import (
 	"github.com/exo-os/exo/kernel/elf/elftest"
 	"github.com/exo-os/exo/kernel/manifest"
 	"github.com/exo-os/exo/kernel/mem"
-	"github.com/exo-os/exo/kernel/riscv"
+	"github.com/exo-os/exo/kernel/hart"
+	"github.com/exo-os/exo/riscv"
 	"github.com/exo-os/exo/kernel/vm"
 )
 
@@ -31,13 +31,44 @@ const (
 type plat struct {
 	now   uint64
 	armed uint64
-	out   bytes.Buffer
+	// out is what the serial line sent; sendMax, if set, is the most it
+	// takes per Send (a slow line).
+	out     bytes.Buffer
+	sendMax int
+	// workTick is the time each look for pending interrupts costs: it
+	// models the kernel's work taking time, so that long work meets the
+	// timer.
+	workTick uint64
+	// device is a pending device interrupt.
+	device bool
+	// entropy is how many bytes TryEntropy still has (-1: no end).
+	entropy int
+	drawn   byte
 }
 
-func (p *plat) Console() io.Writer { return &p.out }
+func (p *plat) Serial() Serial { return p }
+func (p *plat) Send(b []byte) int {
+	n := len(b)
+	if p.sendMax > 0 {
+		n = min(n, p.sendMax)
+	}
+	p.out.Write(b[:n])
+	return n
+}
 func (p *plat) Now() uint64        { return p.now }
 func (p *plat) TimebaseHz() uint64 { return hz }
 func (p *plat) ArmTimer(d uint64)  { p.armed = d }
+func (p *plat) Pending() Pending {
+	p.now += p.workTick
+	var r Pending
+	if p.armed != 0 && p.now >= p.armed {
+		r |= PendingTimer
+	}
+	if p.device {
+		r |= PendingDevice
+	}
+	return r
+}
 func (p *plat) Idle() {
 	if p.armed > p.now {
 		p.now = p.armed
@@ -49,13 +80,25 @@ func (p *plat) Entropy(b []byte) error {
 	}
 	return nil
 }
+func (p *plat) TryEntropy(b []byte) int {
+	n := len(b)
+	if p.entropy >= 0 {
+		n = min(n, p.entropy)
+		p.entropy -= n
+	}
+	for i := range b[:n] {
+		p.drawn++
+		b[i] = p.drawn
+	}
+	return n
+}
 
 // program is an environment's behaviour in the harness.
 type program func(u *uenv)
 
 type uenv struct {
 	h       *harness
-	ctx     *riscv.Context
+	ctx     *hart.Context
 	resume  chan struct{}
 	trapped chan struct{}
 	dead    chan struct{}
@@ -67,13 +110,13 @@ type harness struct {
 	k     *Kernel
 	arena *mem.Arena
 	progs map[string]program
-	envs  map[*riscv.Context]*uenv
+	envs  map[*hart.Context]*uenv
 	satp  uint64
 	// flushed lists the (satp, va) translations the kernel invalidated.
 	flushed [][2]uint64
 }
 
-func (h *harness) Enter(ctx *riscv.Context, satp uint64) {
+func (h *harness) Enter(ctx *hart.Context, satp uint64) {
 	h.satp = satp
 	u := h.envs[ctx]
 	if u == nil {
@@ -99,15 +142,20 @@ func (h *harness) Invalidate(satp, va uint64) {
 	h.flushed = append(h.flushed, [2]uint64{satp, va})
 }
 
-func (h *harness) Forget(ctx *riscv.Context) {
+// InvalidateAll records a whole-table flush as va ^0.
+func (h *harness) InvalidateAll(satp uint64) {
+	h.flushed = append(h.flushed, [2]uint64{satp, ^uint64(0)})
+}
+
+func (h *harness) Forget(ctx *hart.Context) {
 	if u := h.envs[ctx]; u != nil {
 		close(u.dead)
 		delete(h.envs, ctx)
 	}
 }
 
-func (h *harness) envByCtx(ctx *riscv.Context) *Env {
-	for _, e := range h.k.envs {
+func (h *harness) envByCtx(ctx *hart.Context) *Env {
+	for _, e := range h.k.envs.byID {
 		if e != nil && &e.ctx == ctx {
 			return e
 		}
@@ -127,14 +175,21 @@ func (u *uenv) trap() {
 	}
 }
 
+// ecall makes system call n. A call the kernel restarts (it leaves the pc
+// on the ecall: the caller waited) is made again, as the hart would.
 func (u *uenv) ecall(n uint64, args ...uint64) (uint64, uint64) {
-	u.ctx.X[riscv.RegA7] = n
+	u.ctx.X[hart.RegA7] = n
 	for i, a := range args {
-		u.ctx.X[riscv.RegA0+i] = a
+		u.ctx.X[hart.RegA0+i] = a
 	}
-	u.ctx.Cause = riscv.CauseEcallU
-	u.trap()
-	return u.ctx.X[riscv.RegA0], u.ctx.X[riscv.RegA1]
+	for pc := u.ctx.PC; ; {
+		u.ctx.Cause = riscv.CauseEcallU
+		u.trap()
+		if u.ctx.PC != pc {
+			break
+		}
+	}
+	return u.ctx.X[hart.RegA0], u.ctx.X[hart.RegA1]
 }
 
 func (u *uenv) fault(cause, addr uint64) {
@@ -193,6 +248,9 @@ func (u *uenv) write(s string) (uint64, uint64) {
 	return u.ecall(abi.SysWrite, va, uint64(len(s)))
 }
 
+// console returns what the serial line sent.
+func (h *harness) console() string { return h.p.out.String() }
+
 // image is a small env image: one text page, one read-only data page, and
 // a data segment with bss.
 var image = elftest.Build(abi.TextStart, []elftest.Prog{
@@ -204,7 +262,7 @@ var image = elftest.Build(abi.TextStart, []elftest.Prog{
 func newHarness(t *testing.T, progs map[string]program, text string) *harness {
 	t.Helper()
 	const pool = 64 << 20
-	h := &harness{t: t, p: &plat{}, progs: progs, envs: map[*riscv.Context]*uenv{}}
+	h := &harness{t: t, p: &plat{entropy: -1}, progs: progs, envs: map[*hart.Context]*uenv{}}
 	h.arena = mem.NewArena(poolBase, pool)
 	frames, err := mem.NewFrames(poolBase, pool)
 	require.NoError(t, err)
@@ -219,6 +277,38 @@ func newHarness(t *testing.T, progs map[string]program, text string) *harness {
 	return h
 }
 
+// built finishes building every environment, as their first slots would,
+// so that a test can look at them before they run.
+func (h *harness) built() {
+	for _, e := range h.k.envs.byID {
+		if e != nil && e.state == Building {
+			for e.job.kind != jobNone {
+				h.k.work(e)
+			}
+		}
+	}
+}
+
+// frames returns how many frames e is charged: RAM, spare frames, and the
+// kernel's frames for it (start-up block, capability list, binding
+// records, page tables used and unused).
+func frames(e *Env) int {
+	n := 0
+	for _, r := range append(append([]mem.Run(nil), e.ram...), e.spare...) {
+		n += r.N
+	}
+	for _, pa := range []uint64{e.startup, e.capList, e.records} {
+		if pa != 0 {
+			n++
+		}
+	}
+	n += len(e.reserve)
+	if e.as != nil {
+		n += e.as.TableFrames()
+	}
+	return n
+}
+
 // run runs the kernel to completion with a deadline, and returns the exit
 // status.
 func (h *harness) run() uint32 {
@@ -231,4 +321,10 @@ func (h *harness) run() uint32 {
 		h.t.Fatalf("kernel did not finish; console:\n%s", h.p.out.String())
 		return 0
 	}
+}
+
+// gone reports whether env id has finished and been forgotten.
+func (h *harness) gone(id uint32) bool {
+	e := h.k.Env(id)
+	return e == nil || e.State() == Dead
 }

@@ -3,56 +3,110 @@
 // Sv39 address space) in a loop: pick the next environment from the slot
 // vector, enter it, come back on its next trap, handle the trap.
 //
-// The kernel protects and does not manage: it knows which frames and slots
-// each environment holds and checks every request against that, and leaves
-// scheduling policy within a slot, memory management within an address
-// space, and everything above to the library OS in the environment.
+// The kernel protects and does not manage: it knows which frames, slots
+// and env ids each environment holds and checks every request against
+// that, and leaves scheduling policy within a slot, memory management
+// within an address space, and everything above to the library OS in the
+// environment. Everything an environment makes the kernel hold is charged
+// to it, and no kernel work runs longer than a small constant with
+// interrupts masked: what is proportional to a request's size is done in
+// bounded steps in the requester's own slots (work.go).
 //
 // This package is plain Go. The hart (trap entry, CSRs) and the board
-// (console, timer, entropy) come in through the CPU and Platform interfaces,
-// so host tests can run the kernel against a scripted hart.
+// (console, timer, entropy, interrupt controller) come in through the CPU
+// and Platform interfaces, so host tests run the kernel against a scripted
+// hart.
 package kernel
 
 import (
 	"errors"
 	"fmt"
-	"io"
 
-	"github.com/exo-os/exo/board/driver/clint"
 	"github.com/exo-os/exo/caps"
 	"github.com/exo-os/exo/kernel/abi"
+	"github.com/exo-os/exo/kernel/hart"
 	"github.com/exo-os/exo/kernel/manifest"
 	"github.com/exo-os/exo/kernel/mem"
-	"github.com/exo-os/exo/kernel/riscv"
 	"github.com/exo-os/exo/kernel/sched"
 )
 
 // Platform is what the kernel needs from the board.
 type Platform interface {
-	// Console receives the kernel's and environments' output.
-	Console() io.Writer
+	// Serial is the console's transmitter; the kernel buffers for it
+	// (console.go).
+	Serial() Serial
 	// Now returns the machine timer, in ticks of TimebaseHz.
 	Now() uint64
 	TimebaseHz() uint64
 	// ArmTimer raises the timer interrupt when Now reaches deadline.
 	ArmTimer(deadline uint64)
+	// Pending reports which interrupts are waiting to be taken: the
+	// kernel runs with them masked and looks between bounded steps of
+	// long work.
+	Pending() Pending
 	// Idle waits until an interrupt is pending.
 	Idle()
-	// Entropy fills b from the board's entropy source.
+	// Entropy fills b from the board's entropy source, waiting as long as
+	// the source needs (boards bound it). Only boot uses it, for the
+	// capability key.
 	Entropy(b []byte) error
+	// TryEntropy copies up to len(b) bytes of entropy the board has
+	// gathered into b without waiting, returns how many, and starts
+	// gathering more.
+	TryEntropy(b []byte) int
+}
+
+// Pending is a set of pending interrupts.
+type Pending uint8
+
+// Pending interrupts.
+const (
+	PendingTimer  Pending = 1 << 0
+	PendingDevice Pending = 1 << 1
+)
+
+// Serial is a console transmitter.
+type Serial interface {
+	// Send gives the transmitter as many of p's bytes as it takes
+	// without waiting and returns how many. While any are left over, the
+	// device raises its interrupt when it can take more.
+	Send(p []byte) int
+}
+
+// Interrupts is the interrupt controller's claim and complete for the
+// kernel's hart in Machine mode.
+type Interrupts interface {
+	// Claim returns the highest-priority pending device interrupt and
+	// marks it in service, or 0 if none is pending.
+	Claim() uint32
+	// Complete ends the service of irq.
+	Complete(irq uint32)
+}
+
+// Device is one source of device interrupts and its driver's handler,
+// which acknowledges the device; the kernel then does its own part
+// (drains the console, wakes what waited).
+type Device struct {
+	Name   string
+	IRQ    uint32
+	Handle func()
 }
 
 // CPU runs environments on the hart.
 type CPU interface {
 	// Enter runs ctx in User mode under page table satp until its next
 	// trap, which it describes in ctx.Cause, ctx.Tval and ctx.PC.
-	Enter(ctx *riscv.Context, satp uint64)
-	// Invalidate drops the hart's cached translation of the page at va in
-	// the address space satp (installed or not), after the kernel
-	// removed that mapping.
+	Enter(ctx *hart.Context, satp uint64)
+	// Invalidate orders the kernel's change to the leaf entry for va in
+	// the table satp (installed or not) before the hart's next use of
+	// it, and drops any cached translation of va there.
 	Invalidate(satp, va uint64)
+	// InvalidateAll is Invalidate for every entry of the table satp,
+	// upper levels included: after the kernel built or extended it, and
+	// before its ASID, which an earlier table may have used, first runs.
+	InvalidateAll(satp uint64)
 	// Forget drops cached state about an environment being destroyed.
-	Forget(ctx *riscv.Context)
+	Forget(ctx *hart.Context)
 }
 
 // Config is everything the kernel is built from.
@@ -61,58 +115,78 @@ type Config struct {
 	CPU      CPU
 	Phys     mem.Phys
 	Frames   *mem.Frames
+	// Interrupts and Devices are the board's interrupt controller and
+	// interrupt sources; without them, only the timer interrupts.
+	Interrupts Interrupts
+	Devices    []Device
 	// Images are the environment images by name.
 	Images map[string][]byte
 	// Manifest says what to start.
 	Manifest *manifest.Manifest
 	// ASIDBits is how many address-space-id bits the hart implements.
 	ASIDBits int
+	// Protected is the physical range User mode must never reach (the
+	// kernel's own memory), as PMP enforces it; only the PMP test build
+	// uses it (pmptest.go).
+	Protected [2]uint64
 }
 
 // Kernel is the exokernel's state.
 type Kernel struct {
-	plat    Platform
-	cpu     CPU
-	phys    mem.Phys
-	frames  *mem.Frames
-	images  map[string][]byte
-	console io.Writer
+	plat   Platform
+	cpu    CPU
+	phys   mem.Phys
+	frames *mem.Frames
+	images map[string][]byte
+	con    console
+	irq    Interrupts
+	devs   []Device
 
-	asidBits int
-	auth     *caps.Authority // the capability key and epochs
+	asidBits  int
+	auth      *caps.Authority // the capability key and epochs
+	protected [2]uint64
 
-	randomBuf [abi.MaxRandom]byte // SysRandom's bounce buffer
+	entropy  entropyPool
+	spawnBuf abi.SpawnRequest   // SysSpawn's copy of the request
+	rootBuf  [maxRoots]caps.Cap // refreshRoots' scratch
 
-	envs    []*Env // by id; envs[0] is nil
-	live    int
+	envs    envTable
+	live    int // environments not yet finished and torn down
 	slots   *sched.Vector
 	slotsPA uint64
 
 	quantum  uint64 // ticks
 	boot     uint64 // ticks at New
 	cur      *Env
-	tick     bool   // the timer went off: start the next interval
-	pass     bool   // cur gave up the rest of the interval
 	deadline uint64 // when the current interval ends
 	first    *Env   // the first environment started: its status is the machine's
-	open     *Env   // the environment whose console line is unfinished
 
 	// Idles counts waits for an interrupt with nothing runnable.
 	Idles uint64
+	// Interrupts counts device interrupts served, Spurious those with no
+	// device.
+	Interrupts, Spurious uint64
+	// MaxLate is the longest a due timer interrupt waited for the
+	// kernel, in ticks: the worst time the kernel kept interrupts
+	// masked, as environments see it.
+	MaxLate uint64
 }
 
-// New builds the kernel and starts the manifest's environments. An
-// environment that cannot be started is an error: booting with part of the
-// requested system would hide the failure.
+// New builds the kernel and creates the manifest's environments (each
+// finishes building in its own slots). An environment that cannot be
+// created is an error: booting with part of the requested system would
+// hide the failure.
 func New(c Config) (*Kernel, error) {
 	if c.Platform == nil || c.CPU == nil || c.Phys == nil || c.Frames == nil || c.Manifest == nil {
 		return nil, errors.New("kernel: incomplete configuration")
 	}
 	k := &Kernel{
 		plat: c.Platform, cpu: c.CPU, phys: c.Phys, frames: c.Frames,
-		images: c.Images, console: c.Platform.Console(),
-		envs: []*Env{nil}, asidBits: min(c.ASIDBits, 16),
+		images: c.Images, irq: c.Interrupts, devs: c.Devices,
+		envs: newEnvTable(MaxEnvs), asidBits: min(c.ASIDBits, 16),
+		protected: c.Protected,
 	}
+	k.con.serial = c.Platform.Serial()
 	k.boot = k.plat.Now()
 	// The key that seals capabilities: it must be secret and fresh each
 	// boot, so a board without an entropy source cannot boot. Only the
@@ -130,7 +204,7 @@ func New(c Config) (*Kernel, error) {
 	}{
 		{caps.KindPage, c.Frames.Base / mem.PageSize, uint64(c.Frames.Len())},
 		{caps.KindSlot, 0, uint64(c.Manifest.Slots)},
-		{caps.KindEnv, 0, MaxEnvs},
+		{caps.KindEnv, 0, MaxEnvs + 1},
 	} {
 		if err := epochs.Track(t.kind, t.base, t.n); err != nil {
 			return nil, fmt.Errorf("kernel: %w", err)
@@ -145,7 +219,10 @@ func New(c Config) (*Kernel, error) {
 	if !checkCaps {
 		k.printf("WARNING: measurement build: capabilities are NOT checked on binding calls\n")
 	}
-	k.quantum = clint.NsToTicks(uint64(c.Manifest.Quantum.Nanoseconds()), k.plat.TimebaseHz())
+	if pmpTest {
+		k.printf("WARNING: PMP test build: every environment maps the kernel page at %#x\n", k.protected[0])
+	}
+	k.quantum = abi.NsToTicks(uint64(c.Manifest.Quantum.Nanoseconds()), k.plat.TimebaseHz())
 	if k.quantum == 0 {
 		k.quantum = 1
 	}
@@ -158,8 +235,15 @@ func New(c Config) (*Kernel, error) {
 	if k.slots, err = sched.New(slotsPage(k.phys, pa), c.Manifest.Slots); err != nil {
 		return nil, err
 	}
+	ids := 0
 	for _, m := range c.Manifest.Envs {
-		e, err := k.Spawn(m.Image, m.Mem, m.Slots, m.Arg, m.Spawn)
+		ids += 1 + m.Envs
+	}
+	if ids > MaxEnvs {
+		return nil, fmt.Errorf("kernel: the manifest's environments and their spawn= shares need %d env ids, at most %d exist", ids, MaxEnvs)
+	}
+	for _, m := range c.Manifest.Envs {
+		e, err := k.createFromPool(m)
 		if err != nil {
 			return nil, fmt.Errorf("kernel: manifest line %d: %w", m.Line, err)
 		}
@@ -174,68 +258,73 @@ func New(c Config) (*Kernel, error) {
 func (k *Kernel) Slots() *sched.Vector { return k.slots }
 
 // Env returns the environment with id, or nil.
-func (k *Kernel) Env(id uint32) *Env {
-	if int(id) >= len(k.envs) {
-		return nil
-	}
-	return k.envs[id]
-}
+func (k *Kernel) Env(id uint32) *Env { return k.envs.get(id) }
 
 // Live returns the number of environments that have not finished.
 func (k *Kernel) Live() int { return k.live }
 
 // Run runs environments until all have finished and returns the machine's
 // exit status: the exit status of the first environment started, or 255 if
-// it was killed.
+// it was killed. The console is drained before it returns.
 func (k *Kernel) Run() uint32 {
+	why := preempted // the first pick starts an interval
 	for k.live > 0 {
-		e := k.pick()
+		e := k.pick(why)
 		if e == nil {
 			k.idle()
+			why = preempted
 			continue
 		}
-		k.runEnv(e)
+		why = k.runEnv(e)
 	}
 	k.printf("all environments finished\n")
+	k.printf("longest wait of a due timer interrupt: %d us; device interrupts served: %d\n", abi.TicksToNs(k.MaxLate, k.plat.TimebaseHz())/1000, k.Interrupts)
+	k.con.flush(k.plat)
 	if k.first.killed {
 		return 255
 	}
 	return k.first.status
 }
 
-// runEnv enters e and handles its traps until one of them takes it off the
-// CPU. A system call that returns to its caller goes straight back, without
-// a trip through the scheduler.
-func (k *Kernel) runEnv(e *Env) {
+// runEnv runs e until it leaves the CPU, and says why. A system call that
+// returns to its caller goes straight back, without a trip through the
+// scheduler; work the kernel does for e in bounded steps (its
+// construction, its teardown, a long call) runs here, in e's time.
+func (k *Kernel) runEnv(e *Env) outcome {
+	out := working
+	if e.job.kind == jobNone {
+		out = resume
+	}
 	for {
-		k.cpu.Enter(&e.ctx, e.satp)
-		if e.ctx.Cause != riscv.CauseEcallU {
-			k.trap(e)
-			return
+		if out == working {
+			if out = k.work(e); out != resume {
+				return out
+			}
+			if e.state != Runnable || e.stopped {
+				return yielded
+			}
 		}
-		e.Syscalls++
-		k.syscall(e)
-		if e.state != Runnable || k.pass || k.cur != e {
-			return
+		k.cpu.Enter(&e.ctx, e.satp)
+		if out = k.trap(e); out != resume && out != working {
+			return out
 		}
 	}
 }
 
-// pick returns the environment to enter. The current one continues until
-// the timer ticks or it yields or blocks, so returning from a system call
-// reads no clock and programs no timer. On a tick, the slot vector starts
-// its next interval and the timer is armed for the one after (once per
-// quantum, on a fixed grid); on a yield or block, the rest of the interval
-// passes to the next slot's owner that can run.
-func (k *Kernel) pick() *Env {
-	if e := k.cur; e != nil && e.state == Runnable && !k.tick && !k.pass {
-		return e
-	}
+// pick returns the environment to run next, or nil if none can. After a
+// timer tick (or an idle wait), the slot vector starts its next interval
+// and the timer is armed for the one after, once per quantum on a fixed
+// grid; when the runner yielded, blocked or finished, the rest of the
+// interval passes to the next slot's owner that can run.
+func (k *Kernel) pick(why outcome) *Env {
 	now := k.plat.Now()
-	ready := func(id uint32) bool { return k.envs[id].ready(now) }
+	ready := func(id uint32) bool { return k.ready(k.envs.byID[id], now) }
 	var id uint32
 	var ok bool
-	if k.tick || k.cur == nil {
+	if why == preempted || k.cur == nil {
+		if late := now - k.deadline; now > k.deadline && k.deadline != 0 && late > k.MaxLate && why == preempted {
+			k.MaxLate = late
+		}
 		if _, id, ok = k.slots.Tick(ready); ok {
 			k.deadline += k.quantum
 			if k.deadline <= now {
@@ -246,31 +335,49 @@ func (k *Kernel) pick() *Env {
 	} else {
 		_, id, ok = k.slots.Pass(ready)
 	}
-	k.tick, k.pass = false, false
 	if !ok {
 		k.cur = nil
 		return nil
 	}
-	e := k.envs[id]
+	e := k.envs.byID[id]
 	e.Slices++
 	k.cur = e
 	return e
 }
 
-// idle waits for the earliest sleeper's deadline; the interval after it
-// starts afresh.
+// ready reports whether e can use the CPU now: to run, or for the kernel
+// to build or tear it down.
+func (k *Kernel) ready(e *Env, now uint64) bool {
+	switch {
+	case e.stopped && e.state < Dying:
+		return false
+	case e.state == Sleeping && now >= e.wake:
+		e.state = Runnable
+	case e.state == Waiting && k.waitOver(e):
+		e.state, e.wait = Runnable, waitNone
+	}
+	return e.state == Runnable || e.state == Building || e.state == Dying
+}
+
+// idle waits for an interrupt: the earliest sleeper's deadline, a device,
+// or, while an environment waits on a device that may not interrupt, the
+// next quantum. The interval after it starts afresh.
 func (k *Kernel) idle() {
 	wake := ^uint64(0)
-	for _, e := range k.envs {
-		if e != nil && e.state == Sleeping && e.wake < wake {
-			wake = e.wake
+	for _, e := range k.envs.byID[:k.envs.high+1] {
+		switch {
+		case e == nil:
+		case e.state == Sleeping && !e.stopped:
+			wake = min(wake, e.wake)
+		case e.state == Waiting && !e.stopped:
+			wake = min(wake, k.plat.Now()+k.quantum)
 		}
 	}
 	k.plat.ArmTimer(wake)
 	k.Idles++
 	k.plat.Idle()
-	k.tick = true
+	k.deadline = 0
+	if k.plat.Pending()&PendingDevice != 0 {
+		k.interrupt()
+	}
 }
-
-// endSlice passes the rest of the interval on at the next pick.
-func (k *Kernel) endSlice() { k.pass = true }

@@ -14,7 +14,8 @@ import (
 	"github.com/exo-os/exo/kernel/abi"
 	"github.com/exo-os/exo/kernel/manifest"
 	"github.com/exo-os/exo/kernel/mem"
-	"github.com/exo-os/exo/kernel/riscv"
+	"github.com/exo-os/exo/kernel/hart"
+	"github.com/exo-os/exo/riscv"
 	"github.com/exo-os/exo/kernel/vm"
 )
 
@@ -23,6 +24,10 @@ func exitWith(s uint64) program { return func(u *uenv) { u.ecall(abi.SysExit, s)
 func TestSpawnLayout(t *testing.T) {
 	h := newHarness(t, map[string]program{"a": exitWith(0)}, "exo-manifest v1\nslots 8\nenv a mem=1M slots=2 arg=\"x y\"\n")
 	e := h.k.Env(1)
+	require.Equal(t, Building, e.State(), "an environment builds in its own slots")
+	require.Nil(t, e.AddressSpace())
+	h.built()
+	require.Equal(t, Runnable, e.State())
 	as := e.AddressSpace()
 	for _, tc := range []struct {
 		va   uint64
@@ -82,11 +87,16 @@ func TestSpawnLayout(t *testing.T) {
 
 	// Registers at entry.
 	require.Equal(t, uint64(abi.TextStart), e.Context().PC)
-	require.Equal(t, uint64(abi.StartupVA), e.Context().X[riscv.RegA0])
+	require.Equal(t, uint64(abi.StartupVA), e.Context().X[hart.RegA0])
 
-	// Frames: 256 memory pages, the start-up block and the capability
-	// list belong to the env.
-	require.Equal(t, 258, h.k.frames.Count(1))
+	// Frames: 256 memory pages, the start-up block, the capability list
+	// and the binding records, and the page-table charge, of which the
+	// root, two levels for RAM and one for the fixed pages are in use.
+	require.Equal(t, 256+3+int(abi.TableFrames(1<<20)), frames(e))
+	require.Equal(t, 4, as.TableFrames())
+	require.Equal(t, uint32(4), st.TablesUsed)
+	require.Equal(t, uint32(abi.TableFrames(1<<20)), st.TablesMax)
+	require.Contains(t, h.flushed, [2]uint64{e.satp, ^uint64(0)}, "the whole new table is fenced before the first instruction")
 
 	// A fresh pool gives the memory as one physical run, which the
 	// start-up block names.
@@ -121,21 +131,27 @@ func TestSpawnLayout(t *testing.T) {
 }
 
 func TestExitStatusAndRelease(t *testing.T) {
-	h := newHarness(t, map[string]program{"a": exitWith(42), "b": exitWith(7)}, "exo-manifest v1\nenv a mem=1M\nenv b mem=2M slots=3\n")
+	h := newHarness(t, map[string]program{"a": exitWith(42), "b": exitWith(7)}, "exo-manifest v1\nenv a mem=1M\nenv b mem=2M slots=3 spare=1M\n")
+	h.built()
+	root := caps.Cap(capsPage(h.arena, h.k.Env(2).capList).Caps[1])
 	before := h.k.frames.FreeCount()
-	held := h.k.frames.Count(1) + h.k.frames.Count(2)
+	held := frames(h.k.Env(1)) + frames(h.k.Env(2))
 	require.Equal(t, uint32(42), h.run(), "the machine's status is the first env's")
 	out := h.p.out.String()
 	require.Contains(t, out, "exo: env 1 (a) exited with status 42 (")
 	require.Contains(t, out, "exo: env 2 (b) exited with status 7 (")
-	require.Equal(t, 0, h.k.frames.Count(1)+h.k.frames.Count(2))
-	require.Greater(t, h.k.frames.FreeCount(), before+held, "memory and page tables returned")
+	require.Equal(t, before+held, h.k.frames.FreeCount(), "memory, spare frames and page tables returned")
+	require.Equal(t, 0, h.k.frames.Count(envFrame))
 	require.Equal(t, 1, h.k.frames.Count(mem.Kernel), "only the slot vector page stays with the kernel")
 	// Freed memory is revoked: the runs' capabilities no longer verify.
-	require.Equal(t, uint64(2), h.k.auth.Epochs().Now(), "one revocation per run")
+	_, lo, _, _ := root.Effective()
+	_, err := h.k.auth.Verify(root[:], caps.Need{Kind: caps.KindPage, Lo: lo, Hi: lo, Rights: caps.PageRead})
+	require.ErrorIs(t, err, caps.ErrRevoked)
 	for i := 0; i < h.k.Slots().Len(); i++ {
 		require.Equal(t, uint32(abi.FreeSlot), h.k.Slots().Owner(i))
 	}
+	require.True(t, h.gone(1), "no parent to reap it: its id is free")
+	require.Nil(t, h.k.envs.get(1))
 }
 
 func TestExitStatusFullWidth(t *testing.T) {
@@ -154,7 +170,7 @@ func TestWrite(t *testing.T) {
 	}}, "exo-manifest v1\nenv a mem=2M\n")
 	h.run()
 	require.Equal(t, [2]uint64{9, abi.OK}, got)
-	require.Equal(t, "[1 a] hello\n[1 a] world\n[1 a] no newline\nexo: env 1 (a) exited with status 0 (1 slices, 0 preempted, 4 system calls)\nexo: all environments finished\n", h.p.out.String())
+	require.Equal(t, "[1 a] hello\n[1 a] world\n[1 a] no newline\nexo: env 1 (a) exited with status 0 (1 slices, 0 preempted, 4 system calls)\nexo: all environments finished\nexo: longest wait of a due timer interrupt: 0 us; device interrupts served: 0\n", h.p.out.String())
 }
 
 func TestWriteRefusesBadBuffers(t *testing.T) {
@@ -175,35 +191,71 @@ func TestWriteRefusesBadBuffers(t *testing.T) {
 			v, e := u.ecall(abi.SysWrite, tc[0], tc[1])
 			got = append(got, res{v, e})
 		}
-		v, e := u.ecall(abi.SysWrite, abi.StartupVA, 0) // zero bytes of a readable page
-		got = append(got, res{v, e})
+		// Zero bytes are never looked at, wherever they are.
+		for _, va := range []uint64{abi.StartupVA, 0x4000, 0x4001, 0x80000000, ^uint64(0)} {
+			v, e := u.ecall(abi.SysWrite, va, 0)
+			got = append(got, res{v, e})
+		}
 		u.ecall(abi.SysExit, 0)
 	}}, "exo-manifest v1\nenv a mem=2M\n")
 	h.run()
-	F, B := uint64(abi.ErrFault), uint64(abi.ErrTooBig)
-	require.Equal(t, []res{{0, F}, {0, F}, {0, F}, {0, F}, {0, F}, {0, F}, {0, F}, {0, B}, {0, abi.OK}}, got)
+	F, B, OK := uint64(abi.ErrFault), uint64(abi.ErrTooBig), uint64(abi.OK)
+	require.Equal(t, []res{{0, F}, {0, F}, {0, F}, {0, F}, {0, F}, {0, F}, {0, F}, {0, B}, {0, OK}, {0, OK}, {0, OK}, {0, OK}, {0, OK}}, got)
 	require.NotContains(t, h.p.out.String(), "[1 a]", "a refused write prints nothing")
 }
 
 func TestRandom(t *testing.T) {
 	var errs []uint64
+	var n uint64
 	var bytes []byte
 	h := newHarness(t, map[string]program{"a": func(u *uenv) {
 		buf := uint64(abi.RAMStart + 0x100ffc) // straddles two pages
-		_, e := u.ecall(abi.SysRandom, buf, 8)
-		errs = append(errs, e)
+		n, _ = u.ecall(abi.SysRandom, buf, 8)
 		bytes = u.load(buf, 8)
-		_, e = u.ecall(abi.SysRandom, abi.TextStart, 8) // read-only text
-		errs = append(errs, e)
-		_, e = u.ecall(abi.SysRandom, abi.StartupVA, 8) // read-only block
-		errs = append(errs, e)
-		_, e = u.ecall(abi.SysRandom, buf, abi.MaxRandom+1)
-		errs = append(errs, e)
+		for _, tc := range [][2]uint64{
+			{abi.TextStart, 8},      // read-only text
+			{abi.StartupVA, 8},      // read-only block
+			{buf, abi.MaxRandom + 1}, // too long
+			{0x4000, 0},             // zero bytes: never looked at
+		} {
+			_, e := u.ecall(abi.SysRandom, tc[0], tc[1])
+			errs = append(errs, e)
+		}
 		u.ecall(abi.SysExit, 0)
 	}}, "exo-manifest v1\nenv a mem=2M\n")
 	h.run()
-	require.Equal(t, []uint64{abi.OK, abi.ErrFault, abi.ErrFault, abi.ErrTooBig}, errs)
-	require.Equal(t, []byte{0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7}, bytes)
+	require.Equal(t, []uint64{abi.ErrFault, abi.ErrFault, abi.ErrTooBig, abi.OK}, errs)
+	require.Equal(t, uint64(8), n)
+	// The pool fills from the board's bytes 1, 2, ... and hands them out
+	// from its end: each byte once.
+	require.Equal(t, []byte{249, 250, 251, 252, 253, 254, 255, 0}, bytes)
+}
+
+// With no entropy gathered, SysRandom waits inside the call (its slots
+// pass to others) and completes when the board has bytes again; a short
+// supply gives a short count, never a byte twice.
+func TestRandomWaitsForEntropy(t *testing.T) {
+	var got []uint64
+	var woke uint64
+	h := newHarness(t, map[string]program{
+		"a": func(u *uenv) {
+			buf := uint64(abi.RAMStart + 0x100000)
+			n, e := u.ecall(abi.SysRandom, buf, 16)
+			got = append(got, n, e)
+			woke = u.h.p.now
+			u.ecall(abi.SysExit, 0)
+		},
+		"b": func(u *uenv) {
+			u.spin(300_000) // three of a's slots
+			u.h.p.entropy = 5
+			u.ecall(abi.SysExit, 0)
+		},
+	}, "exo-manifest v1\nenv a mem=2M\nenv b mem=2M\n")
+	h.p.entropy = 0
+	h.run()
+	require.Equal(t, []uint64{5, abi.OK}, got)
+	require.GreaterOrEqual(t, woke, uint64(300_000))
+	require.True(t, h.gone(1))
 }
 
 func TestUnknownSyscall(t *testing.T) {
@@ -228,7 +280,10 @@ func TestFaultsKillOnlyTheFaulter(t *testing.T) {
 		{"text-write", func(u *uenv) { u.store(abi.TextStart, []byte{1}) }, "store page fault at pc 0x1010000, address 0x1010000"},
 		{"startup-write", func(u *uenv) { u.store(abi.StartupVA+8, []byte{1}) }, "store page fault at pc 0x1010000, address 0x1008"},
 		{"null-read", func(u *uenv) { u.load(0, 1) }, "load page fault at pc 0x1010000, address 0x0"},
-		{"illegal", func(u *uenv) { u.ctx.PC = abi.TextStart + 4; u.fault(riscv.CauseIllegalInsn, 0x30200073) }, fmt.Sprintf("illegal instruction at pc %#x\n", abi.TextStart+4)},
+		{"illegal", func(u *uenv) { u.ctx.PC = abi.TextStart + 4; u.fault(riscv.CauseIllegalInsn, 0x30200073) }, fmt.Sprintf("illegal instruction at pc %#x (instruction 0x30200073)\n", abi.TextStart+4)},
+		{"illegal, no encoding", func(u *uenv) { u.ctx.PC = abi.TextStart + 4; u.fault(riscv.CauseIllegalInsn, 0) }, fmt.Sprintf("illegal instruction at pc %#x\n", abi.TextStart+4)},
+		{"ebreak without an address", func(u *uenv) { u.ctx.PC = abi.TextStart + 8; u.fault(riscv.CauseBreakpoint, 0) }, fmt.Sprintf("breakpoint at pc %#x, address %#x\n", abi.TextStart+8, abi.TextStart+8)},
+		{"ebreak with one", func(u *uenv) { u.ctx.PC = abi.TextStart + 8; u.fault(riscv.CauseBreakpoint, abi.TextStart+8) }, fmt.Sprintf("breakpoint at pc %#x, address %#x\n", abi.TextStart+8, abi.TextStart+8)},
 		{"jump-unmapped", func(u *uenv) { u.ctx.PC = 0xdead000; u.fault(riscv.CauseFetchPageFault, 0xdead000) }, "instruction page fault at pc 0xdead000, address 0xdead000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -249,7 +304,7 @@ func TestFaultsKillOnlyTheFaulter(t *testing.T) {
 			require.Contains(t, out, "exo: env 2 (hostile) killed: "+tc.want)
 			require.Equal(t, 5, steps)
 			require.Contains(t, out, "[1 bystander] step 4\n")
-			require.Equal(t, 0, h.k.frames.Count(2), "a killed env's frames are freed")
+			require.Equal(t, 0, h.k.frames.Count(envFrame), "a killed env's frames are freed")
 			require.Equal(t, 1, strings.Count(out, "killed"), "one report line")
 		})
 	}
@@ -280,6 +335,7 @@ func TestPreemption(t *testing.T) {
 		}
 	}
 	h := newHarness(t, map[string]program{"a": spinner("a"), "b": spinner("b")}, "exo-manifest v1\nenv a mem=1M\nenv b mem=1M\n")
+	a, b := h.k.Env(1), h.k.Env(2)
 	h.run()
 	require.Len(t, trace, 20)
 	// Each 10 ms slot holds two or three 4 ms steps, so neither spinner
@@ -293,8 +349,8 @@ func TestPreemption(t *testing.T) {
 			run = 1
 		}
 	}
-	require.Greater(t, h.k.Env(1).Preemptions, uint64(2))
-	require.Greater(t, h.k.Env(2).Preemptions, uint64(2))
+	require.Greater(t, a.Preemptions, uint64(2))
+	require.Greater(t, b.Preemptions, uint64(2))
 }
 
 func TestYield(t *testing.T) {
@@ -309,9 +365,10 @@ func TestYield(t *testing.T) {
 		}
 	}
 	h := newHarness(t, map[string]program{"a": yielder("a"), "b": yielder("b")}, "exo-manifest v1\nenv a mem=1M\nenv b mem=1M\n")
+	a := h.k.Env(1)
 	h.run()
 	require.Equal(t, []string{"a", "b", "a", "b", "a", "b"}, trace)
-	require.Zero(t, h.k.Env(1).Preemptions)
+	require.Zero(t, a.Preemptions)
 }
 
 func TestSleepIdles(t *testing.T) {
@@ -351,22 +408,26 @@ func TestManyEnvs(t *testing.T) {
 	require.Equal(t, 0, h.k.Live())
 }
 
-func TestSpawnErrorsLeaveNothing(t *testing.T) {
+func TestCreateErrorsLeaveNothing(t *testing.T) {
 	h := newHarness(t, map[string]program{"a": exitWith(0)}, "exo-manifest v1\nslots 4\nenv a mem=1M slots=2\n")
 	free := h.k.frames.FreeCount()
-	_, err := h.k.Spawn("nope", 1<<20, 1, "", false)
-	require.ErrorContains(t, err, `no image named "nope"`)
-	_, err = h.k.Spawn("bad", 1<<20, 1, "", false)
-	require.ErrorContains(t, err, "image bad: elf: header")
-	_, err = h.k.Spawn("a", 1<<30, 1, "", false)
-	require.ErrorIs(t, err, mem.ErrNoMemory)
-	_, err = h.k.Spawn("a", 1<<20, 3, "", false) // the vector has 2 free slots
-	require.ErrorContains(t, err, "not enough free slots")
-	_, err = h.k.Spawn("a", 4096+1, 1, "", false)
-	require.ErrorContains(t, err, "memory size")
-	_, err = h.k.Spawn("a", 64<<10, 1, "", false) // too small for the image's segments
-	require.ErrorContains(t, err, "outside the allowed range")
-	require.Equal(t, free, h.k.frames.FreeCount(), "failed spawns leak no frames")
+	ids := len(h.k.envs.free)
+	try := func(m manifest.Env) error {
+		if m.Slots == 0 {
+			m.Slots = 1
+		}
+		_, err := h.k.createFromPool(m)
+		return err
+	}
+	require.ErrorContains(t, try(manifest.Env{Image: "nope", Mem: 1 << 20}), `no image named "nope"`)
+	require.ErrorContains(t, try(manifest.Env{Image: "bad", Mem: 1 << 20}), "image bad: elf: header")
+	require.ErrorIs(t, try(manifest.Env{Image: "a", Mem: 1 << 30}), mem.ErrNoMemory)
+	require.ErrorIs(t, try(manifest.Env{Image: "a", Mem: 1 << 20, Spare: 80 << 20}), mem.ErrNoMemory)
+	require.ErrorContains(t, try(manifest.Env{Image: "a", Mem: 1 << 20, Slots: 3}), "not enough free slots") // 2 free
+	require.ErrorContains(t, try(manifest.Env{Image: "a", Mem: 4096 + 1}), "memory size")
+	require.ErrorContains(t, try(manifest.Env{Image: "a", Mem: 64 << 10}), "outside the allowed range") // too small for the segments
+	require.Equal(t, free, h.k.frames.FreeCount(), "failed creations leak no frames")
+	require.Equal(t, ids, len(h.k.envs.free), "nor ids")
 	require.Len(t, h.k.Slots().Held(2), 0)
 }
 
@@ -378,52 +439,73 @@ func TestNewRejectsBadManifestEnv(t *testing.T) {
 	require.ErrorContains(t, err, `manifest line 2: no image named "missing"`)
 }
 
+// scriptCPU is a hart that answers Enter from a script of system calls,
+// without goroutines, then ends the slot with a timer interrupt: it drives
+// runEnv, the loop production runs, for the allocation test.
+type scriptCPU struct {
+	calls [][5]uint64 // a7, a0..a3
+	next  int
+}
+
+func (s *scriptCPU) Enter(ctx *hart.Context, satp uint64) {
+	if s.next == len(s.calls) {
+		s.next = 0
+		ctx.Cause = riscv.IntMachineTimer
+		return
+	}
+	c := s.calls[s.next]
+	s.next++
+	ctx.X[hart.RegA7] = c[0]
+	copy(ctx.X[hart.RegA0:], c[1:])
+	ctx.Cause = riscv.CauseEcallU
+}
+func (s *scriptCPU) Invalidate(satp, va uint64)     {}
+func (s *scriptCPU) InvalidateAll(satp uint64)      {}
+func (s *scriptCPU) Forget(ctx *hart.Context)       {}
+
 // The system call path allocates nothing, so the garbage collector never
-// runs inside a round trip.
+// runs inside a round trip: runEnv, trap, dispatch and every call that
+// returns to its caller, including the binding calls that verify a
+// capability, accepted, forged or revoked.
 func TestSyscallPathDoesNotAllocate(t *testing.T) {
 	h := newHarness(t, map[string]program{"a": exitWith(0)}, "exo-manifest v1\nenv a mem=2M\n")
-	h.k.console = discard{}
+	h.built()
+	h.k.con.serial = &plat{}
 	e := h.k.Env(1)
-	c := e.Context()
-	// The root page capability, where the binding calls read it.
-	list := capsPage(h.arena, mustLookup(t, e, abi.CapsVA))
+	list := capsPage(h.arena, e.capList)
 	root := caps.Cap(list.Caps[1])
 	copy(h.arena.Page(mustLookup(t, e, capScratch))[:], root[:])
-	ppn := e.runs[0].PA >> 12
+	ppn := e.ram[0].PA >> 12
 	forged := root
 	forged[caps.Size-1] ^= 1
 	copy(h.arena.Page(mustLookup(t, e, capScratch+4096))[:], forged[:])
-	call := func(n uint64, a ...uint64) uint64 {
-		c.X[riscv.RegA7] = n
-		copy(c.X[riscv.RegA0:], a)
-		c.Cause = riscv.CauseEcallU
-		h.k.trap(e)
-		return c.X[riscv.RegA1]
-	}
+	cpu := &scriptCPU{}
+	h.k.cpu = cpu
 	for _, tc := range []struct {
-		name string
-		do   func()
+		name  string
+		calls [][5]uint64
+		errno uint64
 	}{
-		{"null", func() { call(abi.SysNull) }},
-		{"write", func() { call(abi.SysWrite, abi.TextStart, 100) }},
-		{"random", func() { call(abi.SysRandom, abi.RAMStart+0x100000, 64) }},
-		{"yield", func() { call(abi.SysYield) }},
-		{"unknown", func() { call(999) }},
-		{"map and unmap", func() {
-			require.Equal(t, uint64(abi.OK), call(abi.SysMap, mapVA, ppn, abi.MapRead, capScratch))
-			require.Equal(t, uint64(abi.OK), call(abi.SysUnmap, mapVA))
-		}},
-		{"forged map", func() {
-			require.Equal(t, uint64(abi.ErrCapForged), call(abi.SysMap, mapVA, ppn, abi.MapRead, capScratch+4096))
-		}},
-		{"revoked map", func() {
-			h.k.auth.Epochs().Revoke(caps.KindPage, ppn)
-			require.Equal(t, uint64(abi.ErrCapRevoked), call(abi.SysMap, mapVA, ppn, abi.MapRead, capScratch))
-		}},
+		{"null", [][5]uint64{{abi.SysNull}}, abi.OK},
+		{"write", [][5]uint64{{abi.SysWrite, abi.TextStart, 100}}, abi.OK},
+		{"random", [][5]uint64{{abi.SysRandom, abi.RAMStart + 0x100000, 64}}, abi.OK},
+		{"unknown", [][5]uint64{{999}}, abi.ErrNoSys},
+		{"map and unmap", [][5]uint64{{abi.SysMap, mapVA, ppn, abi.MapRead, capScratch}, {abi.SysUnmap, mapVA}}, abi.OK},
+		{"forged map", [][5]uint64{{abi.SysMap, mapVA, ppn, abi.MapRead, capScratch + 4096}}, abi.ErrCapForged},
+		{"unmapped unmap", [][5]uint64{{abi.SysUnmap, mapVA}}, abi.ErrNotFound},
 	} {
-		allocs := testing.AllocsPerRun(100, tc.do)
+		cpu.calls, cpu.next = tc.calls, 0
+		var out outcome
+		allocs := testing.AllocsPerRun(100, func() { out = h.k.runEnv(e) })
 		require.Zero(t, allocs, "%s allocates", tc.name)
+		require.Equal(t, preempted, out, tc.name)
+		require.Equal(t, tc.errno, e.ctx.X[hart.RegA1], tc.name)
 	}
+	h.k.auth.Epochs().Revoke(caps.KindPage, ppn)
+	cpu.calls, cpu.next = [][5]uint64{{abi.SysMap, mapVA, ppn, abi.MapRead, capScratch}}, 0
+	allocs := testing.AllocsPerRun(100, func() { h.k.runEnv(e) })
+	require.Zero(t, allocs, "revoked map allocates")
+	require.Equal(t, uint64(abi.ErrCapRevoked), e.ctx.X[hart.RegA1])
 }
 
 func mustLookup(t *testing.T, e *Env, va uint64) uint64 {
@@ -456,21 +538,23 @@ func TestEmulatedTimeRead(t *testing.T) {
 	h := newHarness(t, map[string]program{"a": func(u *uenv) {
 		u.h.p.now = 123456
 		u.ctx.PC = abi.TextStart + 8
-		u.ctx.Cause, u.ctx.Tval = riscv.CauseIllegalInsn, rdtime(riscv.RegA5)
+		u.ctx.Cause, u.ctx.Tval = riscv.CauseIllegalInsn, rdtime(hart.RegA5)
 		u.trap()
-		got[0], got[1] = u.ctx.X[riscv.RegA5], u.ctx.PC
+		got[0], got[1] = u.ctx.X[hart.RegA5], u.ctx.PC
 		// mtval 0: the kernel fetches the instruction from the text page
 		u.ctx.Cause, u.ctx.Tval = riscv.CauseIllegalInsn, 0
 		u.ctx.PC = abi.TextStart + 0x100
 		u.trap()
-		u.ecall(abi.SysExit, u.ctx.X[riscv.RegA0])
+		u.ecall(abi.SysExit, u.ctx.X[hart.RegA0])
 	}}, "exo-manifest v1\nenv a mem=1M\n")
 	// put "csrr a0, time" at TextStart+0x100 in a's text page
-	pa, _, _ := h.k.Env(1).AddressSpace().Lookup(abi.TextStart + 0x100)
-	binary.LittleEndian.PutUint32(h.arena.Page(pa &^ 4095)[pa&4095:], uint32(rdtime(riscv.RegA0)))
+	h.built()
+	a := h.k.Env(1)
+	pa, _, _ := a.AddressSpace().Lookup(abi.TextStart + 0x100)
+	binary.LittleEndian.PutUint32(h.arena.Page(pa &^ 4095)[pa&4095:], uint32(rdtime(hart.RegA0)))
 	require.Equal(t, uint32(123456), h.run(), "a0 read the time")
 	require.Equal(t, [2]uint64{123456, abi.TextStart + 12}, got)
-	require.Equal(t, uint64(2), h.k.Env(1).Emulated)
+	require.Equal(t, uint64(2), a.Emulated)
 
 	// csrr a0, mstatus stays illegal
 	h = newHarness(t, map[string]program{"a": func(u *uenv) {

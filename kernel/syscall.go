@@ -2,107 +2,102 @@ package kernel
 
 import (
 	"github.com/exo-os/exo/kernel/abi"
-	"github.com/exo-os/exo/kernel/riscv"
-	"github.com/exo-os/exo/kernel/vm"
+	"github.com/exo-os/exo/kernel/hart"
 )
 
-// syscall dispatches the ecall e made (docs/ABI.md): a7 is the number,
-// a0..a5 the arguments; a0 and a1 return the value and the error code.
-func (k *Kernel) syscall(e *Env) {
+// outcome is what a trap, a system call or a step of kernel work leaves
+// the environment that caused it to do next. Handlers return it instead of
+// changing the scheduler's state, so the loop in runEnv and Run is the
+// only place where the CPU changes hands.
+type outcome uint8
+
+const (
+	// resume returns to the environment at once.
+	resume outcome = iota
+	// working: the kernel has work to do for the environment (its job)
+	// before the call returns; runEnv does it in bounded steps.
+	working
+	// block: the environment waits (its state says for what) and makes
+	// the same call again when woken: the ecall is re-executed.
+	block
+	// yielded: the environment gave up the rest of the interval (yield,
+	// sleep, stop).
+	yielded
+	// preempted: the interval is over (the timer).
+	preempted
+	// finished: the environment has ended and been torn down.
+	finished
+)
+
+// The argument and result registers.
+const (
+	regA0 = hart.RegA0
+	regA1 = hart.RegA1
+)
+
+// syscallFn handles one system call for e with arguments a0..a3 (a4 and a5
+// are in e.ctx) and returns the values for a0 and a1 and what e does next.
+type syscallFn func(k *Kernel, e *Env, a0, a1, a2, a3 uint64) (val, errno uint64, out outcome)
+
+// syscalls is the dispatch table, by number (docs/ABI.md).
+var syscalls = [...]syscallFn{
+	abi.SysNull:        sysNull,
+	abi.SysWrite:       sysWrite,
+	abi.SysYield:       sysYield,
+	abi.SysExit:        sysExit,
+	abi.SysSleep:       sysSleep,
+	abi.SysRandom:      sysRandom,
+	abi.SysMap:         sysMap,
+	abi.SysUnmap:       sysUnmap,
+	abi.SysSpawn:       sysSpawn,
+	abi.SysRevoke:      sysRevoke,
+	abi.SysSlotBind:    sysSlotBind,
+	abi.SysSlotRelease: sysSlotRelease,
+	abi.SysEnvControl:  sysEnvControl,
+}
+
+// syscall dispatches the ecall e made: a7 is the number, a0..a5 the
+// arguments; a0 and a1 return the value and the error code. A call that
+// blocks leaves them and the pc as they were, so that it runs again; one
+// that finishes its caller returns nothing.
+func (k *Kernel) syscall(e *Env) outcome {
 	c := &e.ctx
 	c.PC += 4 // resume after the ecall, which is never compressed
-	a0, a1, a2, a3 := c.X[riscv.RegA0], c.X[riscv.RegA1], c.X[riscv.RegA2], c.X[riscv.RegA3]
-	var val, errno uint64
-	switch c.X[riscv.RegA7] {
-	case abi.SysNull:
-	case abi.SysWrite:
-		val, errno = k.sysWrite(e, a0, a1)
-	case abi.SysYield:
-		k.endSlice()
-	case abi.SysExit:
-		k.exit(e, uint32(a0))
-		return
-	case abi.SysSleep:
-		if a0 > k.plat.Now() {
-			e.state, e.wake = Sleeping, a0
-			k.endSlice()
-		}
-	case abi.SysRandom:
-		errno = k.sysRandom(e, a0, a1)
-	case abi.SysMap:
-		val, errno = k.sysMap(e, a0, a1, a2, a3)
-	case abi.SysUnmap:
-		val, errno = k.sysUnmap(e, a0)
-	case abi.SysSpawn:
-		val, errno = k.sysSpawn(e, a0)
-	case abi.SysRevoke:
-		val, errno = k.sysRevoke(e, a0, a1)
-	case abi.SysSlotBind:
-		val, errno = k.sysSlotBind(e, a0, a1)
-	case abi.SysSlotRelease:
-		val, errno = k.sysSlotRelease(e, a0)
+	n := c.X[hart.RegA7]
+	if n >= uint64(len(syscalls)) || syscalls[n] == nil {
+		c.X[hart.RegA0], c.X[hart.RegA1] = 0, abi.ErrNoSys
+		return resume
+	}
+	val, errno, out := syscalls[n](k, e, c.X[hart.RegA0], c.X[hart.RegA1], c.X[hart.RegA2], c.X[hart.RegA3])
+	switch out {
+	case block:
+		c.PC -= 4
+	case working, finished:
+		// The job (or nothing, for a finished caller) sets a0 and a1.
 	default:
-		errno = abi.ErrNoSys
+		c.X[hart.RegA0], c.X[hart.RegA1] = val, errno
 	}
-	c.X[riscv.RegA0], c.X[riscv.RegA1] = val, errno
+	return out
 }
 
-func (k *Kernel) exit(e *Env, status uint32) {
-	k.printf("env %d (%s) exited with status %d (%d slices, %d preempted, %d system calls)\n", e.ID, e.Name, status, e.Slices, e.Preemptions, e.Syscalls)
-	k.finish(e, status, false)
+func sysNull(k *Kernel, e *Env, _, _, _, _ uint64) (uint64, uint64, outcome) {
+	return 0, abi.OK, resume
 }
 
-// sysWrite writes the user buffer [va, va+n) to the console, each line
-// prefixed with the environment's name. The whole buffer is checked before
-// any byte is written, so a bad pointer writes nothing.
-func (k *Kernel) sysWrite(e *Env, va, n uint64) (uint64, uint64) {
-	if n > abi.MaxWrite {
-		return 0, abi.ErrTooBig
-	}
-	if !userRange(e.as, va, n, vm.R) {
-		return 0, abi.ErrFault
-	}
-	for done := uint64(0); done < n; {
-		pa, _, _ := e.as.Lookup(va + done)
-		off := pa % 4096
-		chunk := min(n-done, 4096-off)
-		k.consoleWrite(e, k.phys.Page(pa - off)[off:off+chunk])
-		done += chunk
-	}
-	return n, abi.OK
+func sysYield(k *Kernel, e *Env, _, _, _, _ uint64) (uint64, uint64, outcome) {
+	return 0, abi.OK, yielded
 }
 
-// sysRandom fills the user buffer [va, va+n) from the entropy source.
-func (k *Kernel) sysRandom(e *Env, va, n uint64) uint64 {
-	if n > abi.MaxRandom {
-		return abi.ErrTooBig
+func sysSleep(k *Kernel, e *Env, until, _, _, _ uint64) (uint64, uint64, outcome) {
+	if until <= k.plat.Now() {
+		return 0, abi.OK, resume
 	}
-	if !userRange(e.as, va, n, vm.R|vm.W) {
-		return abi.ErrFault
-	}
-	// The bytes go through a buffer of the kernel's own: one on the stack
-	// would escape through the Platform interface and be allocated on
-	// every call.
-	buf := k.randomBuf[:n]
-	if err := k.plat.Entropy(buf); err != nil {
-		return abi.ErrInval
-	}
-	k.copyOut(e, va, buf)
-	clear(buf)
-	return abi.OK
+	e.state, e.wake = Sleeping, until
+	return 0, abi.OK, yielded
 }
 
-// userRange reports whether every byte of [va, va+n) is mapped in as as a
-// user page with at least perm.
-func userRange(as *vm.AddressSpace, va, n uint64, perm vm.Perm) bool {
-	if va+n < va || va+n > vm.UserTop {
-		return false
-	}
-	for p := va &^ 4095; p < va+n; p += 4096 {
-		_, got, ok := as.Lookup(p)
-		if !ok || got&(perm|vm.U) != perm|vm.U {
-			return false
-		}
-	}
-	return true
+func sysExit(k *Kernel, e *Env, status, _, _, _ uint64) (uint64, uint64, outcome) {
+	k.printf("env %d (%s) exited with status %d (%d slices, %d preempted, %d system calls)\n", e.ID, e.Name, uint32(status), e.Slices, e.Preemptions, e.Syscalls)
+	k.end(e, uint32(status), false)
+	return 0, 0, working
 }

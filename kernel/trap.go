@@ -1,42 +1,91 @@
 package kernel
 
 import (
-	"github.com/exo-os/exo/kernel/riscv"
+	"github.com/exo-os/exo/kernel/vm"
+	"github.com/exo-os/exo/riscv"
 )
 
-// trap handles what made e leave User mode.
-func (k *Kernel) trap(e *Env) {
+// trap handles what made e leave User mode and says what e does next.
+func (k *Kernel) trap(e *Env) outcome {
 	switch c := e.ctx.Cause; c {
+	case riscv.CauseEcallU:
+		e.Syscalls++
+		return k.syscall(e)
 	case riscv.IntMachineTimer:
 		// The interval is over: the next pick starts the next one and
 		// re-arms the timer, which clears the interrupt.
 		e.Preemptions++
-		k.tick = true
-	case riscv.CauseEcallU:
-		e.Syscalls++
-		k.syscall(e)
+		return preempted
+	case riscv.IntMachineExternal:
+		// A device: serve it now, whoever holds the CPU, and resume.
+		k.interrupt()
+		return resume
 	case riscv.CauseIllegalInsn:
-		if !k.emulate(e) {
-			k.kill(e)
+		if k.emulate(e) {
+			return resume
 		}
+		return k.kill(e)
+	case riscv.CauseLoadPageFault, riscv.CauseStorePageFault, riscv.CauseFetchPageFault:
+		if k.spuriousFault(e) {
+			return resume
+		}
+		return k.kill(e)
 	default:
 		if c&riscv.CauseInterrupt != 0 {
-			// No other interrupt is enabled yet; note it and go on.
+			// No other interrupt is enabled; note it and go on.
 			k.printf("unexpected %s while env %d ran\n", riscv.CauseName(c), e.ID)
-			return
+			return resume
 		}
-		k.kill(e)
+		return k.kill(e)
 	}
 }
 
-// kill ends e for an exception it cannot be allowed to continue from, with
-// a one-line report.
-func (k *Kernel) kill(e *Env) {
+// spuriousFault reports whether a page fault came from a stale
+// translation rather than the page table: the privileged specification
+// (§4.2.1) lets a hart use an entry cached before the kernel's last change
+// until a fence. If the table now allows the access, the kernel fences and
+// the access is retried; otherwise it is a real fault.
+func (k *Kernel) spuriousFault(e *Env) bool {
 	c := &e.ctx
-	if riscv.HasAddress(c.Cause) {
-		k.printf("env %d (%s) killed: %s at pc %#x, address %#x\n", e.ID, e.Name, riscv.CauseName(c.Cause), c.PC, c.Tval)
-	} else {
+	if e.as == nil {
+		return false
+	}
+	_, perm, ok := e.as.Lookup(c.Tval)
+	if !ok {
+		return false
+	}
+	need := vm.R
+	switch c.Cause {
+	case riscv.CauseStorePageFault:
+		need = vm.W
+	case riscv.CauseFetchPageFault:
+		need = vm.X
+	}
+	if perm&(need|vm.U) != need|vm.U {
+		return false
+	}
+	k.cpu.Invalidate(e.satp, c.Tval&^0xfff)
+	return true
+}
+
+// kill ends e for an exception it cannot be allowed to continue from, with
+// a one-line report: the cause, the pc, and the address that faulted, or
+// for an illegal instruction its encoding; where the hart gives no address
+// (a breakpoint, on some harts), the pc is the address.
+func (k *Kernel) kill(e *Env) outcome {
+	c := &e.ctx
+	switch {
+	case c.Cause == riscv.CauseIllegalInsn && c.Tval != 0:
+		k.printf("env %d (%s) killed: %s at pc %#x (instruction %#x)\n", e.ID, e.Name, riscv.CauseName(c.Cause), c.PC, uint32(c.Tval))
+	case riscv.HasAddress(c.Cause):
+		addr := c.Tval
+		if addr == 0 && c.Cause == riscv.CauseBreakpoint {
+			addr = c.PC
+		}
+		k.printf("env %d (%s) killed: %s at pc %#x, address %#x\n", e.ID, e.Name, riscv.CauseName(c.Cause), c.PC, addr)
+	default:
 		k.printf("env %d (%s) killed: %s at pc %#x\n", e.ID, e.Name, riscv.CauseName(c.Cause), c.PC)
 	}
-	k.finish(e, 0, true)
+	k.end(e, 0, true)
+	return working
 }

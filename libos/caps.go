@@ -7,6 +7,7 @@ import (
 
 	"github.com/exo-os/exo/caps"
 	"github.com/exo-os/exo/kernel/abi"
+	"github.com/exo-os/exo/libos/sys"
 )
 
 // CapList returns the capability list the kernel mapped for this
@@ -54,4 +55,24 @@ func Lost() ([]abi.Lost, uint32) {
 		out = append(out, s.Lost[i%abi.MaxLost])
 	}
 	return out, s.LostCount
+}
+
+// Spawn creates the environment c describes out of this environment's
+// spare frames (see spawnRequest) and returns its id and its env
+// capability (control|send|revoke), which EnvControl takes.
+func Spawn(c Child) (uint32, caps.Cap, error) {
+	r, err := spawnRequest(Startup(), CapList(), c)
+	if err != nil {
+		return 0, caps.Cap{}, err
+	}
+	var child caps.Cap
+	id, err := sys.Spawn(&r, &child)
+	return id, child, err
+}
+
+// Spare returns this environment's spare frames: the runs it holds and
+// maps nowhere (the first abi.MaxSpare), as the kernel last listed them.
+func Spare() []abi.Run {
+	s := Startup()
+	return append([]abi.Run(nil), s.Spare[:min(s.NumSpare, abi.MaxSpare)]...)
 }

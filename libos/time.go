@@ -1,15 +1,15 @@
 package libos
 
-import "math/bits"
+import (
+	"math"
 
-// ticksToNs converts time-counter ticks at hz to nanoseconds.
+	"github.com/exo-os/exo/kernel/abi"
+)
+
+// ticksToNs converts time-counter ticks at hz to nanoseconds, as the Go
+// runtime's clock wants them (an int64, saturating).
 func ticksToNs(ticks, hz uint64) int64 {
-	hi, lo := bits.Mul64(ticks, 1e9)
-	if hi >= hz {
-		return 1<<63 - 1
-	}
-	q, _ := bits.Div64(hi, lo, hz)
-	return int64(q)
+	return int64(min(abi.TicksToNs(ticks, hz), math.MaxInt64))
 }
 
 // nsToTicks converts nanoseconds to ticks at hz, rounding up so that a
@@ -18,10 +18,5 @@ func nsToTicks(ns int64, hz uint64) uint64 {
 	if ns <= 0 {
 		return 0
 	}
-	hi, lo := bits.Mul64(uint64(ns), hz)
-	q, r := bits.Div64(hi, lo, 1e9)
-	if r != 0 {
-		q++
-	}
-	return q
+	return abi.NsToTicks(uint64(ns), hz)
 }

@@ -14,9 +14,9 @@ import (
 
 	"github.com/exo-os/exo/board"
 	"github.com/exo-os/exo/kernel"
+	"github.com/exo-os/exo/kernel/hart"
 	"github.com/exo-os/exo/kernel/manifest"
 	"github.com/exo-os/exo/kernel/mem"
-	"github.com/exo-os/exo/kernel/riscv"
 )
 
 // Run boots the kernel on m with the environment images in images (files
@@ -54,19 +54,26 @@ func run(m *board.Machine, images fs.FS, defaultManifest string) (uint32, error)
 		return 0, err
 	}
 	lo, hi := m.Layout.Protected()
-	if err := riscv.PrepareUserMode(lo, hi, m.Layout.PoolEnd); err != nil {
+	if err := hart.PrepareUserMode(lo, hi, m.Layout.PoolEnd); err != nil {
 		return 0, err
 	}
-	asid := riscv.ASIDBits()
+	asid := hart.ASIDBits()
 	fmt.Printf("exo: %d ASID bits\n", asid)
+	var devices []kernel.Device
+	for _, d := range m.Devices {
+		devices = append(devices, kernel.Device{Name: d.Name, IRQ: d.IRQ, Handle: d.Handle})
+	}
 	k, err := kernel.New(kernel.Config{
-		Platform: m,
-		CPU:      &riscv.Hart{},
-		Phys:     mem.Direct{},
-		Frames:   frames,
-		Images:   imgs,
-		Manifest: man,
-		ASIDBits: asid,
+		Platform:   platform{m},
+		CPU:        &hart.Hart{},
+		Phys:       mem.Direct{},
+		Frames:     frames,
+		Interrupts: m.IRQ,
+		Devices:    devices,
+		Images:     imgs,
+		Manifest:   man,
+		ASIDBits:   asid,
+		Protected:  [2]uint64{lo, hi},
 	})
 	if err != nil {
 		return 0, err
@@ -107,4 +114,21 @@ func placedManifest(l board.Layout) (string, string) {
 		return "", ""
 	}
 	return string(b), fmt.Sprintf("placed at %#x", l.ManifestStart)
+}
+
+// platform is a board's Machine as the kernel's Platform.
+type platform struct{ *board.Machine }
+
+func (p platform) Serial() kernel.Serial { return p.UART }
+
+func (p platform) Pending() kernel.Pending {
+	var r kernel.Pending
+	timer, device := p.Machine.Pending()
+	if timer {
+		r |= kernel.PendingTimer
+	}
+	if device {
+		r |= kernel.PendingDevice
+	}
+	return r
 }

@@ -13,8 +13,12 @@ const (
 	// SysNull does nothing and returns (0, OK): the measurable cost of a
 	// system call through the kernel's full trap path.
 	SysNull = 0
-	// SysWrite writes a1 bytes at user address a0 to the console and
-	// returns the count. At most MaxWrite bytes per call.
+	// SysWrite writes up to a1 bytes at user address a0 to the console and
+	// returns how many it took: all of them, or fewer when the console's
+	// buffer is nearly full (the caller writes the rest again). When the
+	// buffer is full the caller waits, inside the call, until the serial
+	// line drains it. At most MaxWrite bytes per call; a length of 0
+	// returns 0 without looking at a0.
 	SysWrite = 1
 	// SysYield gives up the rest of the current time slot.
 	SysYield = 2
@@ -25,8 +29,11 @@ const (
 	// CSR, at the timebase in the start-up block), or returns at once if
 	// it already has.
 	SysSleep = 4
-	// SysRandom fills a1 bytes at user address a0 with bytes from the
-	// machine's entropy source. At most MaxRandom bytes per call.
+	// SysRandom fills up to a1 bytes at user address a0 with bytes from
+	// the machine's entropy source and returns how many: what the kernel
+	// has gathered, at least one byte; when it has none the caller waits,
+	// inside the call, until the device delivers more. At most MaxRandom
+	// bytes per call; a length of 0 returns 0 without looking at a0.
 	SysRandom = 5
 	// SysMap maps the physical page a1 (a page number: the physical
 	// address >> 12) at the page-aligned user address a0 with permissions
@@ -38,7 +45,11 @@ const (
 	// RAMStart) and returns the page number it mapped.
 	SysUnmap = 7
 	// SysSpawn creates an environment as the SpawnRequest at user address
-	// a0 asks, and returns its id.
+	// a0 asks, out of frames and a slot the caller holds, writes the new
+	// environment's env capability (control|send|revoke) to the 144 bytes
+	// at user address a1, and returns its id. The environment builds
+	// itself (the kernel fills its memory) in its own slots before its
+	// first instruction.
 	SysSpawn = 8
 	// SysRevoke revokes the capability at user address a0 (which must
 	// carry the revoke right): every capability for the names it covers,
@@ -47,13 +58,20 @@ const (
 	// the same names and rights is written to user address a1.
 	SysRevoke = 9
 	// SysSlotBind makes the caller the owner of slot a0, which must be free
-	// (or already the caller's), on showing the slot capability at a1.
+	// (or already the caller's), on showing the capability at a1: a slot
+	// capability naming the slot with the use right, or, for a free slot,
+	// the caller's own env capability with the spawn right.
 	SysSlotBind = 10
 	// SysSlotRelease gives up slot a0, which the caller owns; an
 	// environment cannot give up its last slot.
 	SysSlotRelease = 11
-	// SysFloor is answered by the trap entry in assembly without saving
-	// any state; it exists to measure the hardware trap round trip.
+	// SysEnvControl applies operation a0 (EnvStop, EnvResume, EnvDestroy,
+	// EnvStatus, EnvReap) to the environment named by the env capability
+	// at user address a1, which must carry the control right.
+	SysEnvControl = 12
+	// SysFloor is answered by the measurement build's trap entry (make
+	// bench) in assembly without saving any state; it exists to measure
+	// the hardware trap round trip. Other builds answer ErrNoSys.
 	SysFloor = 0x7ff
 )
 
@@ -72,8 +90,9 @@ const (
 	// ErrExist: the target is taken: the address is already mapped, the
 	// slot is owned by another environment.
 	ErrExist = 5
-	// ErrNoMem: the kernel has no memory (frames, binding records, env
-	// ids) for the request; nothing was done.
+	// ErrNoMem: the caller has not enough of what the request is charged
+	// to (frames, page-table frames, binding records, env ids);
+	// nothing was done.
 	ErrNoMem = 6
 	// ErrNotFound: no such thing: an unknown image name, a page that is not
 	// mapped, a slot the caller does not own.
@@ -103,6 +122,37 @@ const (
 
 // maxErrno is the highest error code.
 const maxErrno = ErrCapRevoked
+
+// Operations of SysEnvControl (a0).
+const (
+	// EnvStop takes a running, sleeping or waiting environment off the
+	// CPU until EnvResume; it keeps everything it holds.
+	EnvStop = 1
+	// EnvResume lets a stopped environment run again.
+	EnvResume = 2
+	// EnvDestroy ends the environment as if it had been killed; its
+	// frames go back to its parent (or the free pool), its slots are
+	// freed. The teardown runs in the environment's own slots.
+	EnvDestroy = 3
+	// EnvStatus returns the environment's state (EnvState*).
+	EnvStatus = 4
+	// EnvReap ends the record of a finished child (EnvStateZombie) and
+	// returns its exit status, with bit 32 set if it was killed; its id
+	// may then name a new environment (capabilities for the old one no
+	// longer verify).
+	EnvReap = 5
+)
+
+// Environment states, as EnvStatus reports them.
+const (
+	EnvStateBuilding = 1 // the kernel is filling its memory
+	EnvStateRunnable = 2
+	EnvStateSleeping = 3 // until a deadline
+	EnvStateWaiting  = 4 // for a device: console space or entropy
+	EnvStateStopped  = 5
+	EnvStateDying    = 6 // the kernel is taking its resources back
+	EnvStateZombie   = 7 // finished, not yet reaped
+)
 
 // Permission bits of SysMap (a2).
 const (

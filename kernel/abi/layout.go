@@ -18,6 +18,11 @@ const (
 	// passed.
 	CapsVA = 0x3000
 
+	// PMPTestVA is where the PMP test build (kernel build tag
+	// exo_pmptest) maps a page of the kernel's own memory into every
+	// environment, for a test to see PMP refuse the access.
+	PMPTestVA = 0x4000
+
 	// RAMStart is where an environment's memory begins: its image
 	// (linked at TextStart), then heap, then stack at the top.
 	RAMStart = 0x1000000
@@ -71,13 +76,66 @@ type Startup struct {
 	LostCount uint32
 	Runs      [MaxRuns]Run
 	Lost      [MaxLost]Lost
+
+	// NumSpare runs of Spare are frames the environment holds that are
+	// mapped nowhere (VA 0): what it may give a child (SysSpawn) or map
+	// itself (SysMap). The kernel updates the list as frames go to
+	// children and come back.
+	NumSpare uint32
+	// TablesUsed of TablesMax page-table frames are in use: the frames
+	// charged to the environment for its translation tables. A mapping
+	// that needs a table beyond TablesMax is refused (ErrNoMem).
+	TablesUsed, TablesMax uint32
+	// Parent is the id of the environment that spawned this one, 0 for a
+	// manifest environment (or once the parent has finished).
+	Parent uint32
+	// EnvsLeft is how many more environments this one's tree (its
+	// manifest ancestor and every descendant) may hold at once.
+	EnvsLeft uint32
+	_        uint32
+	Spare    [MaxSpare]Run
 }
 
 // StartupVersion is the layout version of Startup.
-const StartupVersion = 2
+const StartupVersion = 3
 
 // MaxRuns bounds the runs of frames an environment's memory is made of.
 const MaxRuns = 8
+
+// MaxSpare bounds the runs of spare frames an environment holds. Giving a
+// child frames from the middle of a run splits it in two; a spawn that
+// would need more runs is refused (ErrNoMem); libos gives from the end of
+// a run, which splits nothing.
+const MaxSpare = 3
+
+// PageTableSpare is how many page-table frames an environment is given
+// beyond those its own memory needs (TableFrames): room for mappings
+// outside its RAM region (SysMap). Mapping one page in each of N distinct
+// 2 MiB regions needs about N tables.
+const PageTableSpare = 32
+
+// TableFrames is the page-table frames an environment with memSize bytes
+// of RAM is charged, its reserve: a root, two second-level tables (the
+// RAM region may cross a 1 GiB boundary), one leaf table for the fixed
+// pages below RAM, one per 2 MiB of RAM, and PageTableSpare.
+func TableFrames(memSize uint64) uint64 {
+	pages := (memSize + PageSize - 1) / PageSize
+	return 1 + 2 + 1 + (pages+511)/512 + PageTableSpare
+}
+
+// SpawnFrames is how many frames a child with memSize bytes of RAM and
+// spare spare frames costs its parent: its RAM, its start-up block,
+// capability list and binding records (FixedFrames), its page tables
+// (TableFrames), and its spare frames.
+func SpawnFrames(memSize, spare uint64) uint64 {
+	return memSize/PageSize + FixedFrames + TableFrames(memSize) + spare
+}
+
+// FixedFrames is how many frames every environment is charged for the
+// kernel's records of it: its start-up block, its capability list and its
+// binding records (one frame of 24-byte records: what it mapped with
+// SysMap, which revocation may have to undo).
+const FixedFrames = 3
 
 // Run is a part of the RAM region backed by physically contiguous frames:
 // virtual [VA, VA+Pages·PageSize) is physical [PA, PA+Pages·PageSize).
@@ -99,21 +157,27 @@ type Lost struct {
 }
 
 // CapList is the page at CapsVA: N capabilities, each caps.Size bytes in
-// the wire format of package caps. The kernel fills it in this order:
-// the environment's own env capability; one page capability per run of
-// its memory (Startup.Runs, same order); one slot capability per slot it
-// holds (the first MaxSlotCaps); for an environment allowed to spawn, a
-// slot capability over the whole vector; then the capabilities its
-// parent passed (SpawnRequest.Caps), verbatim.
+// the wire format of package caps. The first Roots are the kernel's and
+// follow what the environment holds now: its own env capability; one page
+// capability per run of its memory (Startup.Runs, same order); one per
+// run of its spare frames (Startup.Spare, same order); one slot
+// capability per slot it holds (the first MaxSlotCaps, in slot order).
+// The kernel mints them afresh whenever what they name changes hands or is
+// revoked, so an owner always holds current authority over what it owns.
+// After them come the capabilities its parent passed
+// (SpawnRequest.Caps), verbatim. Generation changes whenever the list
+// does.
 type CapList struct {
 	// N capabilities are in Caps; the first Roots are the kernel's.
 	N, Roots uint32
-	Caps     [MaxCaps][caps.Size]byte
+	// Generation counts changes to the list.
+	Generation uint64
+	Caps       [MaxCaps][caps.Size]byte
 }
 
 // Capacity of the capability list.
 const (
-	MaxCaps     = (PageSize - 8) / caps.Size
+	MaxCaps     = (PageSize - 16) / caps.Size
 	MaxSlotCaps = 8
 	// MaxPass bounds the capabilities a parent passes to a child.
 	MaxPass = 8
@@ -124,8 +188,14 @@ type SpawnRequest struct {
 	// EnvCap is the caller's env capability (naming the caller) with
 	// the spawn right.
 	EnvCap [caps.Size]byte
-	// SlotCap is a slot capability for Slot with the use right.
+	// SlotCap is a slot capability for Slot with the use right, when
+	// Slot is one of the caller's; for a free slot the EnvCap's spawn
+	// right is the authority and SlotCap is not read.
 	SlotCap [caps.Size]byte
+	// MemCap is a page capability covering the frames given,
+	// [FirstPage, FirstPage+Pages), with every page right: giving frames
+	// away revokes them from everyone else.
+	MemCap [caps.Size]byte
 	// Slot is the child's first slot: a free one, or one of the
 	// caller's (but not its last).
 	Slot uint32
@@ -133,6 +203,11 @@ type SpawnRequest struct {
 	Flags uint32
 	// Mem is the child's memory in bytes, a multiple of PageSize.
 	Mem uint64
+	// FirstPage and Pages name the frames the child is made of: spare
+	// frames of the caller (Startup.Spare), physically contiguous, at
+	// least SpawnFrames(Mem, 0); those beyond it become the child's
+	// spare frames. They come back to the caller when the child ends.
+	FirstPage, Pages uint64
 	// Image names an image embedded in the firmware, NUL-padded.
 	Image [32]byte
 	// ArgLen bytes of Arg are the child's argument string.
@@ -144,8 +219,9 @@ type SpawnRequest struct {
 	Caps  [MaxPass][caps.Size]byte
 }
 
-// SpawnMaySpawn gives the child's env capability the spawn right, and the
-// child a slot capability over the whole vector.
+// SpawnMaySpawn gives the child's env capability the spawn right (the
+// authority to create environments and to take free slots), drawing on
+// the caller's tree's env ids (Startup.EnvsLeft).
 const SpawnMaySpawn = 1 << 0
 
 // MaxSlots is the capacity of the slot vector.

@@ -12,11 +12,13 @@
 //	env testenv mem=32M slots=2 arg="spin 3"
 //
 // Each env line names an image embedded in the firmware and optionally sets
-// its memory (mem=, a multiple of 4K with K, M or G suffix), its number of
-// slots (slots=), a quoted argument string (arg=, Go string syntax) that
-// the environment reads from its start-up block, and whether it may create
-// environments (spawn=yes: its env capability carries the spawn right and
-// it gets a slot capability over the whole vector).
+// its memory (mem=, a multiple of 4K with K, M or G suffix), spare frames
+// it holds unmapped (spare=, the same syntax: what it gives children), its
+// number of slots (slots=), a quoted argument string (arg=, Go string
+// syntax) that the environment reads from its start-up block, and whether
+// it may create environments (spawn=yes, or spawn=N: its env capability
+// carries the spawn right, and it and its descendants may hold N
+// environments at once, 16 for yes).
 package manifest
 
 import (
@@ -41,17 +43,27 @@ const (
 	DefaultSlots   = 32
 	DefaultMem     = 16 << 20
 	MinMem         = 1 << 20
+	MaxSpare       = 4 << 30
 	DefaultEnvSlot = 1
+	// DefaultEnvs is spawn=yes's share of env ids.
+	DefaultEnvs = 16
+	// MaxSpawn bounds spawn=N.
+	MaxSpawn = 4000
 )
 
 // Env is one environment to start.
 type Env struct {
 	Image string
 	Mem   uint64
+	// Spare is the bytes of frames it holds beyond its memory, mapped
+	// nowhere: what it may give children or map itself.
+	Spare uint64
 	Slots int
 	Arg   string
-	// Spawn allows the environment to create environments.
+	// Spawn allows the environment to create environments, and Envs is
+	// how many its tree (it and its descendants) may hold at once.
 	Spawn bool
+	Envs  int
 	Line  int
 }
 
@@ -247,16 +259,29 @@ func parseEnv(f []string) (Env, error) {
 				return e, fmt.Errorf("arg is %d bytes, at most %d", len(s), abi.MaxArg)
 			}
 			e.Arg = s
+		case "spare":
+			n, err := ParseSize(v)
+			if err != nil {
+				return e, fmt.Errorf("spare: %v", err)
+			}
+			if n > MaxSpare {
+				return e, fmt.Errorf("spare=%s: at most %dM", v, MaxSpare>>20)
+			}
+			e.Spare = n
 		case "spawn":
 			switch v {
 			case "yes":
-				e.Spawn = true
+				e.Spawn, e.Envs = true, DefaultEnvs
 			case "no":
 			default:
-				return e, fmt.Errorf("spawn=%s: want yes or no", v)
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 1 || n > MaxSpawn {
+					return e, fmt.Errorf("spawn=%s: want yes, no, or a number of environments 1..%d", v, MaxSpawn)
+				}
+				e.Spawn, e.Envs = true, n
 			}
 		default:
-			return e, fmt.Errorf("unknown key %q (want mem, slots, arg or spawn)", k)
+			return e, fmt.Errorf("unknown key %q (want mem, spare, slots, arg or spawn)", k)
 		}
 	}
 	return e, nil

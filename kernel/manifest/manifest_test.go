@@ -20,6 +20,7 @@ slots 16
 env hello
 env testenv mem=32M slots=2 arg="spin # not a comment \"quoted\""   # a comment
 	env counter	arg="b" spawn=yes
+env testenv spare=8M spawn=100
 `)
 	require.NoError(t, err)
 	require.Equal(t, 5*time.Millisecond, m.Quantum)
@@ -27,7 +28,8 @@ env testenv mem=32M slots=2 arg="spin # not a comment \"quoted\""   # a comment
 	require.Equal(t, []Env{
 		{Image: "hello", Mem: DefaultMem, Slots: 1, Line: 6},
 		{Image: "testenv", Mem: 32 << 20, Slots: 2, Arg: `spin # not a comment "quoted"`, Line: 7},
-		{Image: "counter", Mem: DefaultMem, Slots: 1, Arg: "b", Spawn: true, Line: 8},
+		{Image: "counter", Mem: DefaultMem, Slots: 1, Arg: "b", Spawn: true, Envs: DefaultEnvs, Line: 8},
+		{Image: "testenv", Mem: DefaultMem, Spare: 8 << 20, Slots: 1, Spawn: true, Envs: 100, Line: 9},
 	}, m.Envs)
 }
 
@@ -72,7 +74,11 @@ func TestRejects(t *testing.T) {
 		{"exo-manifest v1\nenv a arg=\"open", 2, "unterminated quote"},
 		{"exo-manifest v1\nenv a arg=\"" + strings.Repeat("x", abi.MaxArg+1) + "\"", 2, "at most 256"},
 		{"exo-manifest v1\nenv a color=red", 2, `unknown key "color"`},
-		{"exo-manifest v1\nenv a spawn=maybe", 2, "spawn=maybe: want yes or no"},
+		{"exo-manifest v1\nenv a spawn=maybe", 2, "spawn=maybe: want yes, no, or a number of environments 1..4000"},
+		{"exo-manifest v1\nenv a spawn=0", 2, "spawn=0: want yes, no"},
+		{"exo-manifest v1\nenv a spawn=4001", 2, "spawn=4001: want yes, no"},
+		{"exo-manifest v1\nenv a spare=5G", 2, "spare=5G: at most 4096M"},
+		{"exo-manifest v1\nenv a spare=3", 2, "spare: \"3\" is not a multiple of 4096"},
 		{"exo-manifest v1\nenv a spawn=yes spawn=no", 2, "set twice"},
 		{"exo-manifest v1\nenv a\x01", 2, "control character"},
 		{"exo-manifest v1\nslots 2\nenv a slots=2\nenv b", 4, "want 3 slots, the vector has 2"},

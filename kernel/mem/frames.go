@@ -33,7 +33,13 @@ type Frames struct {
 	owner []Owner
 	free  []uint32 // frame indexes, lowest on top at first
 	pos   []uint32 // pos[i]: where frame i is in free, if it is free
+	maps  []mapCount
 }
+
+// mapCount is how many User mappings of a frame, in any address space, are
+// writable and how many executable: the kernel keeps every frame writable
+// or executable, never both at once (W^X across mappings).
+type mapCount struct{ w, x uint16 }
 
 // Run is a physically contiguous run of frames.
 type Run struct {
@@ -50,7 +56,7 @@ func NewFrames(base, size uint64) (*Frames, error) {
 	if n == 0 || n > 1<<31 {
 		return nil, fmt.Errorf("mem: frame pool of %d frames out of range", n)
 	}
-	f := &Frames{Base: base, owner: make([]Owner, n), free: make([]uint32, n), pos: make([]uint32, n)}
+	f := &Frames{Base: base, owner: make([]Owner, n), free: make([]uint32, n), pos: make([]uint32, n), maps: make([]mapCount, n)}
 	for i := range f.free {
 		f.free[i] = uint32(n) - 1 - uint32(i)
 		f.pos[f.free[i]] = uint32(i)
@@ -96,6 +102,7 @@ func (f *Frames) Free(pa uint64) error {
 		return fmt.Errorf("mem: frame %#x freed twice", pa)
 	}
 	f.owner[i] = Free
+	f.maps[i] = mapCount{}
 	f.pos[i] = uint32(len(f.free))
 	f.free = append(f.free, uint32(i))
 	return nil
@@ -181,4 +188,88 @@ func (f *Frames) Count(o Owner) int {
 		}
 	}
 	return n
+}
+
+// Give moves the frame at pa from owner from to owner to: a transfer
+// between environments, or between an environment and the kernel's own use
+// of frames charged to it. It fails if from does not hold the frame.
+func (f *Frames) Give(pa uint64, from, to Owner) error {
+	i, err := f.index(pa)
+	if err != nil {
+		return err
+	}
+	if to == Free || from == Free {
+		return fmt.Errorf("mem: give frame %#x from %#x to %#x: use Alloc and Free for the pool", pa, uint32(from), uint32(to))
+	}
+	if f.owner[i] != from {
+		return fmt.Errorf("mem: give frame %#x from %#x: held by %#x", pa, uint32(from), uint32(f.owner[i]))
+	}
+	f.owner[i] = to
+	return nil
+}
+
+// ErrWX refuses a mapping that would make a frame writable in one mapping
+// and executable in another.
+var ErrWX = errors.New("frame would be writable and executable at once")
+
+// ErrTooManyMaps refuses a mapping beyond the 65535 writable or
+// executable mappings one frame can have.
+var ErrTooManyMaps = errors.New("too many mappings of one frame")
+
+// AddMapping records a new User mapping of the frame at pa, writable if w
+// and executable if x, unless another mapping makes that break W^X: a
+// frame is never writable in one mapping and executable in any (the one
+// mapping W|X is refused too).
+func (f *Frames) AddMapping(pa uint64, w, x bool) error {
+	i, err := f.index(pa)
+	if err != nil {
+		return err
+	}
+	m := &f.maps[i]
+	switch {
+	case w && x, w && m.x > 0, x && m.w > 0:
+		return ErrWX
+	case w && m.w == ^uint16(0), x && m.x == ^uint16(0):
+		return ErrTooManyMaps
+	}
+	if w {
+		m.w++
+	}
+	if x {
+		m.x++
+	}
+	return nil
+}
+
+// DropMapping undoes AddMapping for a mapping that was removed.
+func (f *Frames) DropMapping(pa uint64, w, x bool) {
+	i, err := f.index(pa)
+	if err != nil {
+		return
+	}
+	m := &f.maps[i]
+	if w && m.w > 0 {
+		m.w--
+	}
+	if x && m.x > 0 {
+		m.x--
+	}
+}
+
+// Mappings returns how many writable and executable mappings the frame at
+// pa has.
+func (f *Frames) Mappings(pa uint64) (w, x int) {
+	i, err := f.index(pa)
+	if err != nil {
+		return 0, 0
+	}
+	return int(f.maps[i].w), int(f.maps[i].x)
+}
+
+// ResetMappings forgets the frame's mappings: the kernel removed every one
+// (the address spaces that had them are gone).
+func (f *Frames) ResetMappings(pa uint64) {
+	if i, err := f.index(pa); err == nil {
+		f.maps[i] = mapCount{}
+	}
 }

@@ -3,9 +3,9 @@
 // translating 39-bit virtual addresses to physical ones in 4 KiB pages.
 //
 // The kernel runs in Machine mode without translation; these tables only
-// govern the environments. Table frames are held by the kernel and never
-// mapped into any environment, so no environment can edit its own
-// translation.
+// govern the environments. Table frames come from a TableSource (the
+// frames charged to the environment for its tables) and are never mapped
+// into any environment, so no environment can edit its own translation.
 package vm
 
 import (
@@ -61,17 +61,29 @@ var (
 	ErrUnmapped = errors.New("page not mapped")
 )
 
+// TableSource gives an address space the frames for its tables.
+type TableSource interface {
+	// Table returns a frame for a new table (its contents are
+	// overwritten), or an error wrapping mem.ErrNoMemory when none is
+	// left to this address space.
+	Table() (uint64, error)
+}
+
 // AddressSpace is one environment's page table.
 type AddressSpace struct {
 	phys   mem.Phys
-	frames *mem.Frames
+	src    TableSource
 	root   uint64
 	tables []uint64 // every table frame, root first
 }
 
-// New allocates an empty address space (one root table frame).
-func New(phys mem.Phys, frames *mem.Frames) (*AddressSpace, error) {
-	as := &AddressSpace{phys: phys, frames: frames}
+// New makes an empty address space (one root table frame) whose tables
+// come from src, at most maxTables of them.
+func New(phys mem.Phys, src TableSource, maxTables int) (*AddressSpace, error) {
+	if maxTables < 1 {
+		return nil, fmt.Errorf("vm: an address space of %d tables", maxTables)
+	}
+	as := &AddressSpace{phys: phys, src: src, tables: make([]uint64, 0, maxTables)}
 	root, err := as.newTable()
 	if err != nil {
 		return nil, fmt.Errorf("vm: root page table: %w", err)
@@ -80,8 +92,15 @@ func New(phys mem.Phys, frames *mem.Frames) (*AddressSpace, error) {
 	return as, nil
 }
 
+// ErrNoTables is returned when a mapping needs a table beyond the address
+// space's limit; it wraps mem.ErrNoMemory.
+var ErrNoTables = fmt.Errorf("vm: page-table frames used up: %w", mem.ErrNoMemory)
+
 func (as *AddressSpace) newTable() (uint64, error) {
-	pa, err := as.frames.Alloc(mem.Kernel)
+	if len(as.tables) == cap(as.tables) {
+		return 0, ErrNoTables
+	}
+	pa, err := as.src.Table()
 	if err != nil {
 		return 0, err
 	}
@@ -101,6 +120,9 @@ func (as *AddressSpace) Satp(asid uint16) uint64 {
 
 // TableFrames returns the number of frames the tables occupy.
 func (as *AddressSpace) TableFrames() int { return len(as.tables) }
+
+// MaxTables returns the most table frames the address space may use.
+func (as *AddressSpace) MaxTables() int { return cap(as.tables) }
 
 func vpn(va uint64, level int) uint64 { return va >> (12 + 9*level) & 511 }
 
@@ -198,16 +220,19 @@ func (as *AddressSpace) Lookup(va uint64) (pa uint64, perm Perm, ok bool) {
 	return (*e&ppnMask)>>10<<12 | va&(mem.PageSize-1), Perm(*e) & (R | W | X | U), true
 }
 
-// Destroy frees the table frames. The frames the tables mapped are the
-// caller's to free.
-func (as *AddressSpace) Destroy() error {
-	var first error
-	for _, pa := range as.tables {
-		if err := as.frames.Free(pa); err != nil && first == nil {
-			first = err
-		}
-	}
+// Release empties the address space and returns its table frames, root
+// first, for the caller to give back; the frames the tables mapped are the
+// caller's too. The address space must not be used again.
+func (as *AddressSpace) Release() []uint64 {
+	t := as.tables
 	as.tables = nil
 	as.root = 0
-	return first
+	return t
 }
+
+// PoolTables is a TableSource that allocates tables from a frame pool, as
+// the kernel's own (mem.Kernel).
+type PoolTables struct{ Frames *mem.Frames }
+
+// Table allocates a frame.
+func (p PoolTables) Table() (uint64, error) { return p.Frames.Alloc(mem.Kernel) }

@@ -14,7 +14,7 @@ func setup(t *testing.T, frames int) (*mem.Arena, *mem.Frames, *AddressSpace) {
 	arena := mem.NewArena(base, uint64(frames)*mem.PageSize)
 	f, err := mem.NewFrames(base, uint64(frames)*mem.PageSize)
 	require.NoError(t, err)
-	as, err := New(arena, f)
+	as, err := New(arena, PoolTables{f}, 64)
 	require.NoError(t, err)
 	return arena, f, as
 }
@@ -104,7 +104,7 @@ func TestMapRejects(t *testing.T) {
 	require.Equal(t, uint64(base), pa, "a refused remap leaves the old mapping")
 }
 
-func TestUnmapAndDestroy(t *testing.T) {
+func TestUnmapAndRelease(t *testing.T) {
 	arena, f, as := setup(t, 16)
 	require.NoError(t, as.Map(0x7000, base+10*mem.PageSize, R|W|U))
 	pa, err := as.Unmap(0x7000)
@@ -117,11 +117,32 @@ func TestUnmapAndDestroy(t *testing.T) {
 	_, err = as.Unmap(0x40000000)
 	require.ErrorIs(t, err, ErrUnmapped)
 
-	before := f.FreeCount()
 	n := as.TableFrames()
-	require.NoError(t, as.Destroy())
-	require.Equal(t, before+n, f.FreeCount())
-	require.Equal(t, 0, f.Count(mem.Kernel))
+	tables := as.Release()
+	require.Len(t, tables, n)
+	require.Equal(t, as.Root(), uint64(0))
+	require.Equal(t, n, f.Count(mem.Kernel), "the tables are the caller's to give back")
+}
+
+// The limit is the address space's charge: a mapping that needs a table
+// beyond it is refused with ErrNoTables and changes nothing.
+func TestTableLimit(t *testing.T) {
+	arena := mem.NewArena(base, 64*mem.PageSize)
+	f, err := mem.NewFrames(base, 64*mem.PageSize)
+	require.NoError(t, err)
+	as, err := New(arena, PoolTables{f}, 4) // root, one second-level, two leaves
+	require.NoError(t, err)
+	require.NoError(t, as.Map(0x1000, base+40*mem.PageSize, R|U))
+	require.NoError(t, as.Map(0x200000, base+41*mem.PageSize, R|U)) // a second 2 MiB region
+	require.Equal(t, 4, as.TableFrames())
+	free := f.FreeCount()
+	err = as.Map(0x400000, base+42*mem.PageSize, R|U)
+	require.ErrorIs(t, err, ErrNoTables)
+	require.ErrorIs(t, err, mem.ErrNoMemory)
+	require.Equal(t, free, f.FreeCount(), "nothing taken")
+	require.NoError(t, as.Map(0x3000, base+43*mem.PageSize, R|U), "within existing tables still maps")
+	_, _, ok := as.Lookup(0x400000)
+	require.False(t, ok)
 }
 
 func TestOutOfFrames(t *testing.T) {

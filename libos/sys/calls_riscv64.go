@@ -56,14 +56,17 @@ func Exit(status uint32) {
 // SleepUntil blocks until the time counter reaches ticks.
 func SleepUntil(ticks uint64) { Syscall(abi.SysSleep, ticks, 0, 0, 0, 0, 0) }
 
-// Random fills p with bytes from the machine's entropy source.
+// Random fills p with bytes from the machine's entropy source. The kernel
+// gives what it has (at least one byte a call, waiting for the device when
+// it has none); Random asks until p is full.
 func Random(p []byte) error {
 	for len(p) > 0 {
 		chunk := min(len(p), abi.MaxRandom)
-		if _, e := Syscall(abi.SysRandom, uint64(uintptr(unsafe.Pointer(&p[0]))), uint64(chunk), 0, 0, 0, 0); e != abi.OK {
+		n, e := Syscall(abi.SysRandom, uint64(uintptr(unsafe.Pointer(&p[0]))), uint64(chunk), 0, 0, 0, 0)
+		if e != abi.OK {
 			return errno(e)
 		}
-		p = p[chunk:]
+		p = p[n:]
 	}
 	return nil
 }
@@ -83,10 +86,18 @@ func Unmap(va uint64) (uint64, error) {
 	return v, errno(e)
 }
 
-// Spawn creates an environment as r asks and returns its id.
-func Spawn(r *abi.SpawnRequest) (uint32, error) {
-	v, e := Syscall(abi.SysSpawn, ptr(r), 0, 0, 0, 0, 0)
+// Spawn creates an environment as r asks, writes its env capability to
+// child, and returns its id.
+func Spawn(r *abi.SpawnRequest, child *caps.Cap) (uint32, error) {
+	v, e := Syscall(abi.SysSpawn, ptr(r), ptr(child), 0, 0, 0, 0)
 	return uint32(v), bindErr(v, e)
+}
+
+// EnvControl applies op (abi.EnvStop, EnvResume, EnvDestroy, EnvStatus,
+// EnvReap) to the environment c names and returns the call's value.
+func EnvControl(op uint64, c *caps.Cap) (uint64, error) {
+	v, e := Syscall(abi.SysEnvControl, op, ptr(c), 0, 0, 0, 0)
+	return v, bindErr(v, e)
 }
 
 // Revoke revokes c (which must carry its kind's revoke right) and returns a

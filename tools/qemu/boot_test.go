@@ -97,9 +97,9 @@ func TestHostileEnvironments(t *testing.T) {
 		{"hostile write-other", "store page fault at pc 0x[0-9a-f]+, address 0x84200000$"},
 		{"hostile write-text", "store page fault at pc 0x[0-9a-f]+, address 0x1010000$"},
 		{"hostile write-startup", "store page fault at pc 0x[0-9a-f]+, address 0x1000$"},
-		{"hostile illegal", "illegal instruction at pc 0x[0-9a-f]+$"},
-		{"hostile mret", "illegal instruction at pc 0x[0-9a-f]+$"},
-		{"hostile csr", "illegal instruction at pc 0x[0-9a-f]+$"},
+		{"hostile illegal", "illegal instruction at pc 0x[0-9a-f]+ \\(instruction 0x0\\)$|illegal instruction at pc 0x[0-9a-f]+$"},
+		{"hostile mret", "illegal instruction at pc 0x[0-9a-f]+ \\(instruction 0x30200073\\)$"},
+		{"hostile csr", "illegal instruction at pc 0x[0-9a-f]+ \\(instruction 0x300022f3\\)$"},
 		{"hostile jump-unmapped", "instruction page fault at pc 0xdead0000, address 0xdead0000$"},
 	}
 	m := "exo-manifest v1\nenv testenv arg=\"bystander 300\"\nenv testenv arg=\"badptr\"\n"
@@ -190,7 +190,7 @@ func TestEnvironmentDyingAtStartup(t *testing.T) {
 // bystander runs throughout, undisturbed.
 func TestCapabilitySharing(t *testing.T) {
 	t.Parallel()
-	res := boot(t, "exo-manifest v1\nslots 8\nenv testenv arg=\"share\" spawn=yes\nenv testenv arg=\"bystander 100\"\n", 2*time.Minute)
+	res := boot(t, "exo-manifest v1\nslots 8\nenv testenv arg=\"share\" spare=24M spawn=yes\nenv testenv arg=\"bystander 100\"\n", 2*time.Minute)
 	require.Equal(t, 0, res.ExitCode, "the parent's status")
 	started := regexp.MustCompile(`\[1 testenv\] share: started env 3 in slot \d+ with a read-only capability for page (0x[0-9a-f]+)`).FindStringSubmatch(res.Console)
 	require.NotNil(t, started)

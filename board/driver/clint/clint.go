@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/exo-os/exo/board/mmio"
+	"github.com/exo-os/exo/kernel/abi"
 )
 
 // Register offsets.
@@ -65,4 +66,4 @@ func (c *CLINT) SetSoftware(hart int, on bool) {
 }
 
 // Nanotime returns mtime converted to nanoseconds.
-func (c *CLINT) Nanotime() int64 { return int64(TicksToNs(c.Mtime(), c.TimebaseHz)) }
+func (c *CLINT) Nanotime() int64 { return int64(abi.TicksToNs(c.Mtime(), c.TimebaseHz)) }

@@ -149,3 +149,32 @@ func (p *PLIC) Pending(irq int) bool {
 	}
 	return p.Bus.Read32(p.Base+offPending+4*uintptr(irq/32))&(1<<(irq%32)) != 0
 }
+
+// Target is one context's claim and complete: what a kernel's interrupt
+// loop uses (it satisfies kernel.Interrupts).
+type Target struct {
+	PLIC *PLIC
+	Ctx  int
+}
+
+// Claim takes the highest-priority pending interrupt, or returns 0.
+func (t Target) Claim() uint32 { return uint32(t.PLIC.Claim(t.Ctx)) }
+
+// Complete ends the handling of irq.
+func (t Target) Complete(irq uint32) { t.PLIC.Complete(t.Ctx, int(irq)) }
+
+// Route makes each of irqs interrupt context ctx at priority 1, with the
+// context's threshold at 0 (every enabled source with a priority above 0
+// gets through).
+func (p *PLIC) Route(ctx int, irqs ...int) error {
+	for _, irq := range irqs {
+		if err := p.SetPriority(irq, 1); err != nil {
+			return err
+		}
+		if err := p.Enable(ctx, irq, true); err != nil {
+			return err
+		}
+	}
+	p.SetThreshold(ctx, 0)
+	return nil
+}

@@ -15,6 +15,7 @@ const (
 	regData = 0 // RBR on read, THR on write; DLL when LCR.DLAB is set
 	regIER  = 1 // interrupt enable; DLM when LCR.DLAB is set
 	regFCR  = 2 // FIFO control (write-only)
+	regIIR  = 2 // interrupt identification (read-only)
 	regLCR  = 3 // line control
 	regMCR  = 4 // modem control
 	regLSR  = 5 // line status
@@ -28,7 +29,12 @@ const (
 	lcrDLAB      = 1 << 7 // divisor latch access
 	fcrEnable    = 0x07   // enable and clear both FIFOs
 	mcrDTRRTS    = 0x03
+	ierTHRE      = 1 << 1 // interrupt when the transmitter holding register (FIFO) is empty
 )
+
+// DefaultFIFO is the transmit FIFO depth of a 16550A: the bytes the
+// transmitter takes at once when it reports itself empty.
+const DefaultFIFO = 16
 
 // UART is one 16550-compatible port.
 type UART struct {
@@ -44,6 +50,10 @@ type UART struct {
 	ClockHz uint32
 	// Baud is the line rate Init programs when ClockHz is set.
 	Baud uint32
+	// FIFO is the transmit FIFO depth (DefaultFIFO if zero).
+	FIFO int
+
+	ier uint8 // what IER holds
 }
 
 func (u *UART) addr(reg uintptr) uintptr { return u.Base + reg*u.Stride }
@@ -85,6 +95,7 @@ func (u *UART) Init() error {
 		return err
 	}
 	u.write(regIER, 0)
+	u.ier = 0
 	if u.ClockHz != 0 {
 		div := u.ClockHz / (16 * u.Baud)
 		u.write(regLCR, lcrDLAB)
@@ -116,6 +127,49 @@ func (u *UART) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// Send gives the transmitter as many of p's bytes as it takes without
+// waiting (a FIFO's worth, when it reports itself empty; "\n" goes out as
+// "\r\n") and returns how many of p it took. While any are left, the
+// UART's transmitter-empty interrupt is enabled, so that the kernel hears
+// when it can send more; once all are taken it is disabled again. It is
+// the kernel's console transmitter (kernel.Serial).
+func (u *UART) Send(p []byte) int {
+	n := 0
+	if len(p) > 0 && u.read(regLSR)&lsrTHREmpty != 0 {
+		room := u.FIFO
+		if room <= 0 {
+			room = DefaultFIFO
+		}
+		for n < len(p) && room > 0 {
+			c := p[n]
+			if c == '\n' {
+				if room < 2 {
+					break
+				}
+				u.write(regData, '\r')
+				room--
+			}
+			u.write(regData, c)
+			room--
+			n++
+		}
+	}
+	ier := u.ier &^ ierTHRE
+	if n < len(p) {
+		ier |= ierTHRE
+	}
+	if ier != u.ier {
+		u.write(regIER, ier)
+		u.ier = ier
+	}
+	return n
+}
+
+// Interrupt acknowledges the UART's interrupt: reading IIR clears a
+// transmitter-empty interrupt (the kernel then sends more, which also
+// would).
+func (u *UART) Interrupt() { u.read(regIIR) }
 
 // Receive returns a received byte if one is waiting.
 func (u *UART) Receive() (c byte, ok bool) {

@@ -114,3 +114,43 @@ func TestValidate(t *testing.T) {
 	}
 	require.Empty(t, m.Log, "a rejected configuration must not touch the device")
 }
+
+// Send never waits: it fills the FIFO while the transmitter is empty and
+// enables the transmitter-empty interrupt while bytes are left over; a
+// newline takes two FIFO places ("\r\n"), and is not split across calls.
+func TestSendFillsFIFOAndArmsTheInterrupt(t *testing.T) {
+	const base = 0x10000000
+	m := mmiotest.New(true)
+	for r := uintptr(0); r < 8; r++ {
+		m.Reg(base+r, 1, 0)
+	}
+	var tx []byte
+	inFIFO := 0
+	m.OnRead[base+regLSR] = func() uint64 {
+		if inFIFO == 0 {
+			return lsrTHREmpty
+		}
+		return 0
+	}
+	m.OnWrite[base+regData] = func(v uint64) { tx = append(tx, byte(v)); inFIFO++ }
+	iirReads := 0
+	m.OnRead[base+regIIR] = func() uint64 { iirReads++; return 0x02 }
+	u := &UART{Bus: m, Base: base, Stride: 1, Width: 1, FIFO: 4}
+	require.NoError(t, u.Init())
+
+	n := u.Send([]byte("abc\ndef"))
+	require.Equal(t, 3, n, "a, b, c fill three places; \\n needs two and only one is left")
+	require.Equal(t, "abc", string(tx))
+	require.Equal(t, uint64(ierTHRE), m.Get(base+regIER), "bytes left: the interrupt is on")
+	require.Zero(t, u.Send([]byte("\ndef")), "the FIFO is busy: nothing taken, no wait")
+	u.Interrupt()
+	require.Equal(t, 1, iirReads)
+
+	inFIFO = 0 // the line drained it
+	n = u.Send([]byte("\nde"))
+	require.Equal(t, 3, n)
+	require.Equal(t, "abc\r\nde", string(tx))
+	require.Zero(t, m.Get(base+regIER), "all taken: the interrupt is off again")
+	require.Zero(t, u.Send(nil))
+	require.NoError(t, m.Err())
+}

@@ -8,16 +8,19 @@ import (
 // entropyBuf is how many bytes one request asks the device for.
 const entropyBuf = 64
 
-// maxPolls bounds the wait for the device to answer a request.
+// maxPolls bounds Read's wait for the device to answer a request.
 const maxPolls = 1 << 24
 
 // Entropy is a virtio entropy device (§5.4): the driver offers a writable
-// buffer, the device fills it with random bytes.
+// buffer, the device fills it with random bytes. One request is with the
+// device at a time; TryRead never waits for it, Read (at boot) does.
 type Entropy struct {
-	dev   *Device
-	q     *Queue
-	buf   []byte
-	bufPA uint64
+	dev     *Device
+	q       *Queue
+	buf     []byte
+	bufPA   uint64
+	pending bool   // a request is with the device
+	have    []byte // delivered bytes not yet taken: the tail of buf
 }
 
 // EntropyBytes is the driver memory NewEntropy needs.
@@ -48,26 +51,62 @@ func NewEntropy(dev *Device, mem []byte, pa uint64) (*Entropy, error) {
 	return e, nil
 }
 
-// Read fills b with random bytes.
+// request hands the buffer to the device.
+func (e *Entropy) request() {
+	e.q.SetDesc(0, e.bufPA, uint32(len(e.buf)), DescWrite, 0)
+	e.q.Offer(0)
+	e.dev.Notify(0)
+	e.pending = true
+}
+
+// collect takes a finished request's bytes, if the device has finished.
+// A device claiming more bytes than the buffer holds delivers none.
+func (e *Entropy) collect() {
+	if !e.pending {
+		return
+	}
+	if _, n, ok := e.q.Used(); ok {
+		e.pending = false
+		if n <= uint32(len(e.buf)) {
+			e.have = e.buf[:n]
+		}
+	}
+}
+
+// TryRead copies up to len(b) bytes the device has delivered into b and
+// returns how many, without waiting; when none are left it asks the device
+// for more (its interrupt says when they are there). Each byte is handed
+// out once and wiped.
+func (e *Entropy) TryRead(b []byte) int {
+	e.collect()
+	n := copy(b, e.have)
+	clear(e.have[:n])
+	e.have = e.have[n:]
+	if len(e.have) == 0 && !e.pending {
+		e.request()
+	}
+	return n
+}
+
+// Interrupt acknowledges the device's interrupt and takes the bytes of
+// the request it finished.
+func (e *Entropy) Interrupt() {
+	e.dev.AckInterrupt()
+	e.collect()
+}
+
+// Read fills b with random bytes, waiting for the device: at boot (the
+// capability key) and for the kernel's own Go runtime. It gives up after
+// maxPolls looks at one request.
 func (e *Entropy) Read(b []byte) error {
-	for len(b) > 0 {
-		e.q.SetDesc(0, e.bufPA, uint32(len(e.buf)), DescWrite, 0)
-		e.q.Offer(0)
-		e.dev.Notify(0)
-		var n uint32
-		for i := 0; ; i++ {
-			var ok bool
-			if _, n, ok = e.q.Used(); ok {
-				break
-			}
-			if i == maxPolls {
-				return errors.New("virtio: the entropy device did not answer")
-			}
+	for polls := 0; len(b) > 0; {
+		if n := e.TryRead(b); n > 0 {
+			b, polls = b[n:], 0
+			continue
 		}
-		if n > uint32(len(e.buf)) {
-			return fmt.Errorf("virtio: the entropy device claims %d bytes in a %d-byte buffer", n, len(e.buf))
+		if polls++; polls == maxPolls {
+			return errors.New("virtio: the entropy device did not answer")
 		}
-		b = b[copy(b, e.buf[:n]):]
 	}
 	return nil
 }

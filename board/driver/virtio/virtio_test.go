@@ -101,12 +101,39 @@ func TestEntropy(t *testing.T) {
 	for i := range b {
 		require.Equal(t, byte(i+1), b[i], "byte %d", i)
 	}
-	d.short = 3
+	// 150 bytes took three 64-byte answers; the 42 left over are handed
+	// out next, each once.
 	c := make([]byte, 7)
 	require.NoError(t, e.Read(c))
-	// 150 bytes took three 64-byte answers; the unused 42 are dropped, never
-	// handed out twice.
+	require.Equal(t, []byte{151, 152, 153, 154, 155, 156, 157}, c)
+	require.NoError(t, e.Read(make([]byte, 35)))
+	d.short = 3
+	require.NoError(t, e.Read(c))
 	require.Equal(t, []byte{193, 194, 195, 196, 197, 198, 199}, c, "short answers are collected until the buffer is full")
+	require.Equal(t, make([]byte, 7), e.buf[:7], "bytes handed out are wiped")
+}
+
+// TryRead never waits: with nothing delivered it asks the device and
+// returns 0; the device's interrupt collects the answer.
+func TestEntropyTryRead(t *testing.T) {
+	mem := alignedMem(EntropyBytes)
+	d := newDevice(t, 2, FeatureVersion1, mem)
+	e, err := NewEntropy(&Device{Bus: d, Base: devBase}, mem, memPA)
+	require.NoError(t, err)
+	// A device that answers later: hold notifies back.
+	var held bool
+	d.OnWrite[devBase+regQueueNotify] = func(uint64) { held = true }
+	b := make([]byte, 100)
+	require.Zero(t, e.TryRead(b), "nothing delivered yet")
+	require.True(t, held, "it asked")
+	held = false
+	require.Zero(t, e.TryRead(b), "still nothing")
+	require.False(t, held, "one request at a time")
+	d.process(t)
+	e.Interrupt()
+	require.Equal(t, 64, e.TryRead(b), "a whole answer")
+	require.Equal(t, byte(1), b[0])
+	require.True(t, held, "the pool empty, it asks again")
 }
 
 func TestInitRejects(t *testing.T) {

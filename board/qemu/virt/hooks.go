@@ -10,10 +10,11 @@ import (
 	"github.com/usbarmory/tamago/riscv64"
 
 	"github.com/exo-os/exo/board"
+	"github.com/exo-os/exo/board/driver/plic"
 	"github.com/exo-os/exo/board/driver/virtio"
 	"github.com/exo-os/exo/board/fdt"
 	"github.com/exo-os/exo/board/mmio"
-	"github.com/exo-os/exo/kernel/riscv"
+	"github.com/exo-os/exo/riscv"
 )
 
 // The TamaGo runtime hooks (tamago goos package): where the kernel's Go
@@ -108,18 +109,21 @@ func Machine() (*board.Machine, error) {
 	if err != nil {
 		return nil, err
 	}
+	uart := UART(bus)
 	m := &board.Machine{
 		Name:  Name,
-		UART:  UART(bus),
+		UART:  uart,
 		CLINT: CLINT(bus),
 		Hart:  0,
 		// QEMU implements the time CSR, which is cheaper to read
 		// than the CLINT's register through its MMIO dispatch.
 		ReadTime: riscv.ReadTime,
 		WFI:      riscv.WaitForInterrupt,
+		ReadMip:  riscv.ReadMip,
 		Halt:     halt,
 		Layout:   layout,
 	}
+	devices := []board.Device{{Name: "uart0", IRQ: UART0IRQ, Handle: uart.Interrupt}}
 	var bases []uintptr
 	for i := 0; i < VirtioSlots; i++ {
 		bases = append(bases, VirtioBase+uintptr(i)*VirtioStride)
@@ -131,11 +135,25 @@ func Machine() (*board.Machine, error) {
 		rng, err = virtio.NewEntropy(&virtio.Device{Bus: bus, Base: base}, physBytes(layout.DMAStart, virtio.EntropyBytes), layout.DMAStart)
 	}
 	if err != nil {
-		err = fmt.Errorf("qemu-virt: no entropy source (%w); run QEMU with -device virtio-rng-device", err)
-		m.RNG = func([]byte) error { return err }
+		noRNG := fmt.Errorf("qemu-virt: no entropy source (%w); run QEMU with -device virtio-rng-device", err)
+		m.RNG = func([]byte) error { return noRNG }
 	} else {
-		m.RNG = rng.Read
+		m.RNG, m.TryRNG = rng.Read, rng.TryRead
+		irq := uint32(VirtioIRQFirst + (base-VirtioBase)/VirtioStride)
+		devices = append(devices, board.Device{Name: "virtio-rng", IRQ: irq, Handle: rng.Interrupt})
 	}
+	// Every device interrupt comes to hart 0's Machine-mode context.
+	p := PLIC(bus)
+	ctx, err := p.Context(0, plic.Machine)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range devices {
+		if err := p.Route(ctx, int(d.IRQ)); err != nil {
+			return nil, err
+		}
+	}
+	m.IRQ, m.Devices = plic.Target{PLIC: p, Ctx: ctx}, devices
 	return m, nil
 }
 

@@ -77,6 +77,9 @@ type RNG struct {
 	Polls int
 
 	started bool
+	// busy is the command TryRead started and has not seen finish (0:
+	// none): a generate, or the reseed after a lock-up.
+	busy    uint32
 	last    [BlockSize]byte
 	block   [BlockSize]byte
 	have    int // unread bytes at the end of block
@@ -171,6 +174,11 @@ func (r *RNG) generate() error {
 		}
 		break
 	}
+	return r.takeBlock()
+}
+
+// takeBlock reads a finished result into r.block and checks it.
+func (r *RNG) takeBlock() error {
 	for i := 0; i < BlockSize/4; i++ {
 		v := r.Bus.Read32(r.reg(trngRand0 + 4*uintptr(i)))
 		r.block[4*i] = byte(v)
@@ -204,6 +212,17 @@ func (r *RNG) Read(b []byte) error {
 	if !r.started {
 		return ErrNotStarted
 	}
+	// A command TryRead started finishes first, so that the two never
+	// mistake each other's completions.
+	for i := 0; r.busy != 0 && r.have == 0; i++ {
+		if i == r.polls() {
+			return errors.New("jh7110 trng: a command did not complete")
+		}
+		r.poll()
+	}
+	if !r.started {
+		return ErrNotStarted
+	}
 	for len(b) > 0 {
 		if r.have == 0 {
 			if err := r.generate(); err != nil {
@@ -219,4 +238,58 @@ func (r *RNG) Read(b []byte) error {
 		b = b[n:]
 	}
 	return nil
+}
+
+// TryRead copies up to len(b) bytes of finished results into b and
+// returns how many, without waiting: when none is left it starts a
+// generate command (or looks whether the one it started has finished), so
+// a caller that gets 0 tries again later. It is what the kernel's system
+// call path uses: no lock, no poll loop. A lock-up reseeds, as Read does;
+// a result that fails the continuous test stops the RNG for good (0 from
+// then on) until Init.
+func (r *RNG) TryRead(b []byte) int {
+	if !r.started {
+		return 0
+	}
+	if r.have == 0 && !r.poll() {
+		return 0
+	}
+	n := copy(b, r.block[BlockSize-r.have:])
+	clear(r.block[BlockSize-r.have : BlockSize-r.have+n])
+	r.have -= n
+	return n
+}
+
+// poll advances TryRead's command by one look at the TRNG and reports
+// whether a fresh block is ready.
+func (r *RNG) poll() bool {
+	switch r.busy {
+	case 0:
+		if r.Bus.Read32(r.reg(trngStat))&(statGenerating|statSeeding) != 0 {
+			return false
+		}
+		r.Bus.Write32(r.reg(trngCtrl), cmdGenerate)
+		r.busy = cmdGenerate
+		return false
+	case cmdReseed:
+		if r.Bus.Read32(r.reg(trngIStat))&irqSeedDone == 0 {
+			return false
+		}
+		r.Bus.Write32(r.reg(trngIStat), irqSeedDone)
+		r.busy = 0
+		return false
+	}
+	st := r.Bus.Read32(r.reg(trngIStat))
+	if st&irqRandReady == 0 {
+		return false
+	}
+	r.Bus.Write32(r.reg(trngIStat), irqRandReady)
+	if st&irqLFSRLock != 0 {
+		r.Bus.Write32(r.reg(trngIStat), irqLFSRLock)
+		r.Bus.Write32(r.reg(trngCtrl), cmdReseed)
+		r.busy = cmdReseed
+		return false
+	}
+	r.busy = 0
+	return r.takeBlock() == nil
 }

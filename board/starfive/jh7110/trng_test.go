@@ -213,3 +213,38 @@ func TestTRNGDeviceDead(t *testing.T) {
 	m.OnWrite[TRNGBase+trngCtrl] = func(uint64) {}
 	require.ErrorContains(t, r.Read(make([]byte, 1)), "generate did not complete")
 }
+
+// TryRead never waits: each call looks at the TRNG once, starting a
+// generate, then taking its result; a lock-up reseeds on the way; a stuck
+// output stops it. Every access is a single 32-bit register access.
+func TestTRNGTryRead(t *testing.T) {
+	m := newTRNG(t)
+	r := m.rng()
+	require.Zero(t, r.TryRead(make([]byte, 8)), "not started")
+	require.NoError(t, r.Init())
+	m.lockups = 1
+	b := make([]byte, 40)
+	got := 0
+	calls := 0
+	for got < len(b) && calls < 20 {
+		before := len(m.Log)
+		got += r.TryRead(b[got:])
+		calls++
+		require.LessOrEqual(t, len(m.Log)-before, 2+BlockSize/4, "one look, and a block's registers at most")
+	}
+	want := make([]byte, 40)
+	for i := range want {
+		want[i] = byte(i)
+	}
+	require.Equal(t, want, b)
+	require.Equal(t, 2, m.reseeds, "the lock-up reseeded once")
+	require.Greater(t, calls, 2, "results arrive over several calls")
+	require.NoError(t, m.Err())
+
+	m.output = [][8]uint32{{}}
+	for i := 0; i < 10; i++ {
+		r.TryRead(b)
+	}
+	require.Zero(t, r.TryRead(b), "stopped after a constant block")
+	require.ErrorIs(t, r.Read(b), ErrNotStarted)
+}

@@ -11,10 +11,11 @@ import (
 	"github.com/usbarmory/tamago/riscv64"
 
 	"github.com/exo-os/exo/board"
+	"github.com/exo-os/exo/board/driver/plic"
 	"github.com/exo-os/exo/board/harts"
 	"github.com/exo-os/exo/board/mmio"
 	"github.com/exo-os/exo/board/starfive/jh7110"
-	"github.com/exo-os/exo/kernel/riscv"
+	"github.com/exo-os/exo/riscv"
 )
 
 // The TamaGo runtime hooks (tamago goos package): where the kernel's Go
@@ -105,6 +106,16 @@ func readRNG(b []byte) error {
 	return rng.Read(b)
 }
 
+// tryRNG is the kernel's system-call path to the TRNG: it never waits,
+// not even for the lock (the runtime's own use holds it only at start-up).
+func tryRNG(b []byte) int {
+	if !rngMu.TryLock() {
+		return 0
+	}
+	defer rngMu.Unlock()
+	return rng.TryRead(b)
+}
+
 // halt parks the kernel's hart for good: the board has no power-off
 // device the kernel drives.
 func halt(status uint32) {
@@ -139,23 +150,39 @@ func Machine() (*board.Machine, error) {
 		}
 	}
 	fmt.Printf("visionfive2: kernel on hart %d; harts %v parked; %d MiB of DRAM\n", hart, parked, ram>>20)
+	uart := jh7110.UART(bus)
 	m := &board.Machine{
 		Name:  Name,
-		UART:  jh7110.UART(bus),
+		UART:  uart,
 		CLINT: jh7110.CLINT(bus),
 		Hart:  hart,
 		// No ReadTime: the U74 traps reads of the time CSR.
-		WFI:    riscv.WaitForInterrupt,
-		Halt:   halt,
-		Layout: layout,
+		WFI:     riscv.WaitForInterrupt,
+		ReadMip: riscv.ReadMip,
+		Halt:    halt,
+		Layout:  layout,
 	}
+	// The console's transmit interrupt comes to this hart's Machine-mode
+	// context. The TRNG's (source 30) is not used: the kernel looks at it
+	// again at slot boundaries while an environment waits for entropy.
+	p := jh7110.PLIC(bus)
+	ctx, err := p.Context(hart, plic.Machine)
+	if err != nil {
+		return nil, fmt.Errorf("visionfive2: %w", err)
+	}
+	if err := p.Route(ctx, jh7110.UART0IRQ); err != nil {
+		return nil, fmt.Errorf("visionfive2: %w", err)
+	}
+	m.IRQ = plic.Target{PLIC: p, Ctx: ctx}
+	m.Devices = []board.Device{{Name: "uart0", IRQ: jh7110.UART0IRQ, Handle: uart.Interrupt}}
 	r := jh7110.TRNG(bus)
 	if err := r.Init(); err != nil {
-		err = fmt.Errorf("visionfive2: no entropy source: %w", err)
-		m.RNG = func([]byte) error { return err }
+		noRNG := fmt.Errorf("visionfive2: no entropy source: %w", err)
+		m.RNG = func([]byte) error { return noRNG }
 	} else {
 		rng = r
 		m.RNG = readRNG
+		m.TryRNG = tryRNG
 	}
 	return m, nil
 }

@@ -69,31 +69,12 @@ func share() int {
 	rw := must(caps.Derive(flagRoot, caps.PageRead|caps.PageWrite, flagPPN, flagPPN))
 	flagRevoke := must(caps.Derive(flagRoot, caps.PageRevoke, flagPPN, flagPPN))
 
-	slot := -1
-	s := libos.Slots()
-	for i := 0; i < int(s.N); i++ {
-		if s.Owner[i] == abi.FreeSlot {
-			slot = i
-			break
-		}
-	}
-	vector, ok := libos.RootCap(caps.KindSlot, uint64(slot))
-	env, _ := libos.RootCap(caps.KindEnv, uint64(libos.EnvID()))
-	if slot < 0 || !ok {
-		fmt.Println("share: no free slot, or no capability over the vector (spawn=yes?)")
+	slot := freeSlot()
+	if slot < 0 {
+		fmt.Println("share: no free slot")
 		return 1
 	}
-	req := abi.SpawnRequest{
-		EnvCap:  env,
-		SlotCap: must(caps.Derive(vector, caps.SlotUse, uint64(slot), uint64(slot))),
-		Slot:    uint32(slot),
-		Mem:     16 << 20,
-		NCaps:   2,
-	}
-	copy(req.Image[:], "testenv")
-	req.ArgLen = uint32(copy(req.Arg[:], "child"))
-	req.Caps[0], req.Caps[1] = ro, rw
-	id, err := sys.Spawn(&req)
+	id, childCap, err := libos.Spawn(libos.Child{Image: "testenv", Mem: 16 << 20, Slot: uint32(slot), Arg: "child", Pass: []caps.Cap{ro, rw}})
 	if err != nil {
 		fmt.Println("share: spawn:", err)
 		return 1
@@ -109,12 +90,40 @@ func share() int {
 		return 1
 	}
 	fmt.Printf("share: revoked page %#x, the child's read-write page\n", flagPPN)
-	if !waitFor(20, func() bool { return libos.Slots().Owner[slot] != id }) {
+	if !waitFor(20, func() bool {
+		st, err := sys.EnvControl(abi.EnvStatus, &childCap)
+		return err == nil && st == abi.EnvStateZombie
+	}) {
 		fmt.Println("share: the child never finished")
 		return 1
 	}
-	fmt.Println("share: the child has finished")
+	status, err := sys.EnvControl(abi.EnvReap, &childCap)
+	if err != nil {
+		fmt.Println("share: reap:", err)
+		return 1
+	}
+	fmt.Printf("share: the child has finished (status %#x); its %d frames are spare again\n", status, spareFrames())
 	return 0
+}
+
+// freeSlot returns a slot nobody holds, or -1.
+func freeSlot() int {
+	s := libos.Slots()
+	for i := 0; i < int(s.N); i++ {
+		if s.Owner[i] == abi.FreeSlot {
+			return i
+		}
+	}
+	return -1
+}
+
+// spareFrames returns how many spare frames this environment holds.
+func spareFrames() uint64 {
+	n := uint64(0)
+	for _, r := range libos.Spare() {
+		n += r.Pages
+	}
+	return n
 }
 
 // child is share's child: it maps the data page read-only and reads it;

@@ -104,6 +104,12 @@ TEXT ·flushPageAllASIDs(SB),NOSPLIT,$0-8
 	WORD	$0x12028073	// sfence.vma x5, x0
 	RET
 
+// func flushASID(asid uint64)
+TEXT ·flushASID(SB),NOSPLIT,$0-8
+	MOV	asid+0(FP), X6
+	WORD	$0x12600073	// sfence.vma x0, x6
+	RET
+
 TEXT ·WaitForInterrupt(SB),NOSPLIT,$0-0
 	WORD	$0x10500073	// wfi
 	RET

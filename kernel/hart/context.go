@@ -1,4 +1,4 @@
-package riscv
+package hart
 
 // Context is the saved state of an environment's hart, and the kernel's
 // state while the environment runs. The trap path in trap_riscv64.s reads and

@@ -1,32 +1,5 @@
 package riscv
 
-// Machine status (mstatus) fields (priv §3.1.6).
-const (
-	MstatusMIE  = 1 << 3
-	MstatusMPIE = 1 << 7
-	MstatusMPP  = 3 << 11 // previous privilege: 0 = U
-	MstatusFS   = 3 << 13 // floating-point state
-	MstatusMPRV = 1 << 17
-	FSOff       = 0 << 13
-	FSInitial   = 1 << 13
-	FSClean     = 2 << 13
-	FSDirty     = 3 << 13
-)
-
-// Machine interrupt enable bits (mie, priv §3.1.9).
-const (
-	MieMSIE = 1 << 3
-	MieMTIE = 1 << 7
-	MieMEIE = 1 << 11
-)
-
-// Counter enable bits (mcounteren, scounteren, priv §3.1.11).
-const (
-	CounterCY = 1 << 0
-	CounterTM = 1 << 1
-	CounterIR = 1 << 2
-)
-
 // The accessors below are one CSR instruction each (csr_riscv64.s).
 
 // ReadMstatus returns mstatus.
@@ -94,16 +67,33 @@ func flushPage(va, asid uint64)
 // (sfence.vma va, x0).
 func flushPageAllASIDs(va uint64)
 
-// FlushPage flushes the translation of the page at va under the page table
-// satp: only that address space's entry if satp carries an ASID, every
-// address space's otherwise (ASID 0 is untagged). The kernel calls it after
-// it removes or weakens a mapping, whether or not that table is installed,
-// because entries tagged with an ASID outlive a switch to another table.
+// flushASID flushes every translation tagged with address space asid,
+// leaf or not (sfence.vma x0, asid).
+func flushASID(asid uint64)
+
+// FlushPage orders the kernel's earlier stores to the leaf entry for va in
+// the page table satp before the hart's later translations of va, and drops
+// any translation of va it cached (priv §4.2.1): only that address space's
+// if satp carries an ASID, every address space's otherwise (ASID 0 is
+// untagged). It is needed whether or not that table is installed, because
+// entries tagged with an ASID outlive a switch to another table.
 func FlushPage(satp, va uint64) {
-	if asid := satp >> 44 & 0xffff; asid != 0 {
+	if asid := SatpASID(satp); asid != 0 {
 		flushPage(va, asid)
 	} else {
 		flushPageAllASIDs(va)
+	}
+}
+
+// FlushAddressSpace is FlushPage for every address of the table satp, leaf
+// and non-leaf entries alike: after the kernel built or extended the
+// table's upper levels, and before an ASID that tagged another table runs
+// under a new one.
+func FlushAddressSpace(satp uint64) {
+	if asid := SatpASID(satp); asid != 0 {
+		flushASID(asid)
+	} else {
+		FlushTLB()
 	}
 }
 

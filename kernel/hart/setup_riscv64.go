@@ -1,13 +1,9 @@
-package riscv
+package hart
 
-import "fmt"
+import (
+	"fmt"
 
-// PMP configuration bits (priv §3.7.1).
-const (
-	pmpR   = 1 << 0
-	pmpW   = 1 << 1
-	pmpX   = 1 << 2
-	pmpTOR = 1 << 3 // address matching: top of range
+	"github.com/exo-os/exo/riscv"
 )
 
 // PrepareUserMode configures the hart to run environments:
@@ -22,26 +18,28 @@ const (
 //     (mcounteren, and scounteren because the hart has S-mode and both
 //     gate User access), so the library OS reads the clock without a trap.
 //   - No trap is delegated: every trap from User mode comes to the kernel.
-//   - The machine timer interrupt is enabled in mie; mstatus.MIE stays
-//     clear, so it is taken only while an environment runs.
+//   - The machine timer and external interrupts are enabled in mie;
+//     mstatus.MIE stays clear, so they are taken only while an environment
+//     runs (priv §3.1.6.1: interrupts for a higher privilege are always
+//     enabled in a lower one), and wfi still wakes on them in the kernel.
 //   - mret returns to User mode (mstatus.MPP = 0).
 //   - mtvec points at the environment trap entry from now on.
 func PrepareUserMode(protLo, protHi, userHi uint64) error {
 	if protLo%4 != 0 || protHi%4 != 0 || userHi%4 != 0 || !(protLo < protHi && protHi < userHi) {
-		return fmt.Errorf("riscv: bad PMP ranges: protect [%#x, %#x), allow [%#x, %#x)", protLo, protHi, protHi, userHi)
+		return fmt.Errorf("hart: bad PMP ranges: protect [%#x, %#x), allow [%#x, %#x)", protLo, protHi, protHi, userHi)
 	}
-	WritePMP(0, protLo>>2, 0)
-	WritePMP(1, protHi>>2, pmpTOR)
-	WritePMP(2, userHi>>2, pmpTOR|pmpR|pmpW|pmpX)
+	riscv.WritePMP(0, protLo>>2, 0)
+	riscv.WritePMP(1, protHi>>2, riscv.PMPTOR)
+	riscv.WritePMP(2, userHi>>2, riscv.PMPTOR|riscv.PMPRead|riscv.PMPWrite|riscv.PMPExec)
 	for i := 3; i < 8; i++ {
-		WritePMP(i, 0, 0)
+		riscv.WritePMP(i, 0, 0)
 	}
-	WriteMcounteren(CounterCY | CounterTM | CounterIR)
-	WriteScounteren(CounterCY | CounterTM | CounterIR)
-	WriteMedeleg(0)
-	WriteMideleg(0)
-	ClearMstatus(MstatusMIE | MstatusMPP | MstatusMPRV)
-	SetMie(MieMTIE)
+	riscv.WriteMcounteren(riscv.CounterCY | riscv.CounterTM | riscv.CounterIR)
+	riscv.WriteScounteren(riscv.CounterCY | riscv.CounterTM | riscv.CounterIR)
+	riscv.WriteMedeleg(0)
+	riscv.WriteMideleg(0)
+	riscv.ClearMstatus(riscv.MstatusMIE | riscv.MstatusMPP | riscv.MstatusMPRV)
+	riscv.SetMie(riscv.MieMTIE | riscv.MieMEIE)
 	InstallTrapVector()
 	return nil
 }

@@ -1,7 +1,9 @@
 // The trap path: enter an environment in User mode, and come back to the
 // kernel's Go code on the environment's next trap as if run() had returned.
 //
-// mtvec points at trapEntry for good (InstallTrapVector). While an
+// mtvec points at trapEntry for good (InstallTrapVector; in the
+// measurement build, at floorEntry, which answers the floor call and
+// hands every other trap here). While an
 // environment runs, mscratch holds its *Context; while the kernel runs it
 // holds 0, which is how trapEntry tells a kernel fault (handed to the Go
 // runtime's handler) from an environment's trap without reading another
@@ -82,29 +84,15 @@ fpready:
 	WORD	$0x30200073	// mret
 
 // trapEntry is mtvec (direct mode: the address must be 4-byte aligned,
-// which Go's function alignment guarantees).
+// which Go's function alignment guarantees). It saves all 31 integer
+// registers and the trap's cause, pc and value in the Context.
 TEXT ·trapEntry(SB),NOSPLIT|NOFRAME,$0
 	CSRRW	X5, MSCRATCH, X5	// X5 = ctx, mscratch = the env's X5
 	BEQ	X5, X0, kernel
 	MOV	X6, (Context_X+6*8)(X5)
 
-	// The floor: an ecall with a7 = FloorSyscall returns at once, saving
-	// and restoring only the two registers this check needs. It measures
-	// the hardware round trip under everything else the kernel does.
 	CSRRS	X0, MCAUSE, X6
 	MOV	X6, Context_Cause(X5)
-	ADD	$-8, X6			// 8: environment call from U-mode
-	BNE	X6, X0, full
-	MOV	$const_FloorSyscall, X6
-	BNE	X17, X6, full
-	CSRRS	X0, MEPC, X6
-	ADD	$4, X6
-	CSRRW	X6, MEPC, X0
-	MOV	(Context_X+6*8)(X5), X6
-	CSRRW	X5, MSCRATCH, X5
-	WORD	$0x30200073	// mret
-
-full:
 	MOV	X1, (Context_X+1*8)(X5)
 	MOV	X2, (Context_X+2*8)(X5)
 	MOV	X3, (Context_X+3*8)(X5)
@@ -287,11 +275,4 @@ TEXT ·clearFP(SB),NOSPLIT|NOFRAME,$0
 	FMVDX	X0, F30
 	FMVDX	X0, F31
 	CSRRW	X0, FCSR, X0
-	RET
-
-// func installTrapEntry()
-TEXT ·installTrapEntry(SB),NOSPLIT,$0-0
-	CSRRW	X0, MSCRATCH, X0
-	MOV	$·trapEntry(SB), X5
-	CSRRW	X5, MTVEC, X0
 	RET

@@ -4,14 +4,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/exo-os/exo/kernel/abi"
 )
-
-func TestFloorMatchesABI(t *testing.T) {
-	require.Equal(t, abi.SysFloor, FloorSyscall)
-	require.Less(t, FloorSyscall, 2048, "trapEntry loads it as a 12-bit immediate")
-}
 
 func TestCauseName(t *testing.T) {
 	for _, tc := range []struct {
@@ -31,4 +24,9 @@ func TestCauseName(t *testing.T) {
 		require.Equal(t, tc.name, CauseName(tc.cause))
 		require.Equal(t, tc.addr, HasAddress(tc.cause), tc.name)
 	}
+}
+
+func TestSatpASID(t *testing.T) {
+	require.Equal(t, uint64(0x1234), SatpASID(8<<60|0x1234<<44|0x84321))
+	require.Zero(t, SatpASID(8<<60|0x84321))
 }

@@ -1,0 +1,89 @@
+package kernel
+
+import (
+	"github.com/exo-os/exo/caps"
+	"github.com/exo-os/exo/kernel/abi"
+)
+
+// sysEnvControl applies op to the environment named by the env capability
+// at capVA, which must carry the control right (docs/ABI.md, "Environment
+// control"). Stopping, resuming and destroying work on any environment the
+// capability names; reaping only on the caller's own finished child,
+// whose record and id it holds.
+func sysEnvControl(k *Kernel, e *Env, op, capVA, _, _ uint64) (uint64, uint64, outcome) {
+	var c caps.Cap
+	if !k.copyIn(e, c[:], capVA) {
+		return 0, abi.ErrFault, resume
+	}
+	if op < abi.EnvStop || op > abi.EnvReap {
+		return 0, abi.ErrInval, resume
+	}
+	v, err := k.auth.Authenticate(c[:])
+	if err != nil && checkCaps {
+		val, errno := capErrno(err)
+		return val, errno, resume
+	}
+	id := v.Lo
+	if !checkCaps {
+		_, id, _, _ = c.Effective()
+	}
+	if val, errno := k.verifyBytes(c[:], caps.Need{Kind: caps.KindEnv, Lo: id, Hi: id, Rights: caps.EnvControl}); errno != abi.OK {
+		return val, errno, resume
+	}
+	t := k.envs.get(uint32(id))
+	if t == nil || t.state == Dead {
+		// A current capability names only environments that exist:
+		// freeing an id bumps its epoch.
+		return 0, abi.ErrNotFound, resume
+	}
+	switch op {
+	case abi.EnvStop:
+		if t.finished() {
+			return 0, abi.ErrInval, resume
+		}
+		t.stopped = true
+		if t == e {
+			return 0, abi.OK, yielded
+		}
+	case abi.EnvResume:
+		if !t.stopped {
+			return 0, abi.ErrInval, resume
+		}
+		t.stopped = false
+	case abi.EnvDestroy:
+		if t.finished() {
+			return 0, abi.ErrInval, resume
+		}
+		k.printf("env %d (%s) destroyed by env %d\n", t.ID, t.Name, e.ID)
+		k.end(t, 0, true)
+		if t == e {
+			return 0, 0, working
+		}
+	case abi.EnvStatus:
+		return uint64(envState(t)), abi.OK, resume
+	case abi.EnvReap:
+		if t.parent != e || t.state != Zombie {
+			return 0, abi.ErrInval, resume
+		}
+		status := uint64(t.status)
+		if t.killed {
+			status |= 1 << 32
+		}
+		k.freeID(t)
+		return status, abi.OK, resume
+	}
+	return 0, abi.OK, resume
+}
+
+// envState is e's state as EnvStatus reports it.
+func envState(e *Env) int {
+	switch {
+	case e.state == Zombie:
+		return abi.EnvStateZombie
+	case e.finished():
+		return abi.EnvStateDying
+	case e.stopped:
+		return abi.EnvStateStopped
+	}
+	return [...]int{Building: abi.EnvStateBuilding, Runnable: abi.EnvStateRunnable, Sleeping: abi.EnvStateSleeping, Waiting: abi.EnvStateWaiting}[e.state]
+}

@@ -1,0 +1,157 @@
+package kernel
+
+import (
+	"github.com/exo-os/exo/caps"
+	"github.com/exo-os/exo/kernel/abi"
+	"github.com/exo-os/exo/kernel/mem"
+	"github.com/exo-os/exo/kernel/vm"
+)
+
+// sysRevoke revokes the capability at capVA, which must carry its kind's
+// revoke right over its whole range, and writes a fresh one for the same
+// names and rights to outVA. Every capability for those names minted
+// before stops verifying; for pages, every binding other environments
+// made of them is undone (each finds the loss in its start-up block); for
+// slots, a slot another environment holds is taken from it, unless it is
+// its last. The environment that holds the names keeps its authority: its
+// root capabilities for them are minted afresh. The work is the caller's
+// job, done in bounded steps in its slots; the call returns when it is
+// done.
+func sysRevoke(k *Kernel, e *Env, capVA, outVA, _, _ uint64) (uint64, uint64, outcome) {
+	var c caps.Cap
+	if !k.copyIn(e, c[:], capVA) {
+		return 0, abi.ErrFault, resume
+	}
+	if !userRange(e.as, outVA, caps.Size, vm.R|vm.W) {
+		return 0, abi.ErrFault, resume
+	}
+	// The MAC first, as everywhere: a forger learns nothing but that.
+	v, err := k.auth.Authenticate(c[:])
+	if err != nil {
+		val, errno := capErrno(err)
+		return val, errno, resume
+	}
+	var right caps.Rights
+	switch v.Kind {
+	case caps.KindPage:
+		right = caps.PageRevoke
+	case caps.KindSlot:
+		right = caps.SlotRevoke
+	case caps.KindEnv:
+		right = caps.EnvRevoke
+	default:
+		return 0, abi.ErrCapKind, resume
+	}
+	if _, err := k.auth.Verify(c[:], caps.Need{Kind: v.Kind, Lo: v.Lo, Hi: v.Hi, Rights: right}); err != nil {
+		val, errno := capErrno(err)
+		return val, errno, resume
+	}
+	e.job = job{kind: jobRevoke, lo: v.Lo, hi: v.Hi, rights: v.Rights, out: outVA, cursor: v.Lo}
+	e.job.names = names{kind: v.Kind}
+	e.job.names.add(v.Lo, v.Hi-v.Lo+1)
+	return 0, 0, working
+}
+
+// Revoke phases.
+const (
+	rEpochs uint8 = iota // bump the names' epochs, a step at a time
+	rUndo                // undo other environments' bindings of them
+	rHolder              // fresh root capabilities for their holder
+	rDone                // and a fresh capability for the caller
+)
+
+// revokeStep does one bounded step of e's revocation and reports whether
+// it is done (then e's a0 and a1 hold the result).
+func (k *Kernel) revokeStep(e *Env) bool {
+	j := &e.job
+	kind := j.names.kind
+	switch j.phase {
+	case rEpochs:
+		switch kind {
+		case caps.KindSlot:
+			// One slot a step: taking it from its holder changes that
+			// holder's capability list.
+			s := int(j.cursor)
+			if o := k.slots.Owner(s); o != abi.FreeSlot && o != e.ID && k.slots.Count(o) > 1 {
+				// The revoker takes the slot back from another owner,
+				// unless it is that owner's last: an environment with
+				// no slot would never run again, nor ever finish.
+				if err := k.slots.ReleaseOne(o, s); err == nil {
+					oe := k.envs.get(o)
+					k.lost(oe, caps.KindSlot, uint64(s), 0)
+					k.slotChanged(s)
+					k.refreshRoots(oe)
+				}
+			}
+			k.auth.Epochs().Revoke(caps.KindSlot, uint64(s))
+			if o := k.slots.Owner(s); o != abi.FreeSlot {
+				k.markStale(k.envs.get(o), caps.KindSlot, uint64(s), uint64(s))
+				k.refreshRoots(k.envs.get(o))
+			}
+			j.cursor++
+		case caps.KindEnv:
+			id := j.cursor
+			k.auth.Epochs().Revoke(caps.KindEnv, id)
+			if o := k.envs.get(uint32(id)); o != nil {
+				k.markStale(o, caps.KindEnv, id, id)
+				k.refreshRoots(o)
+			}
+			j.cursor++
+		default:
+			c := min(j.hi-j.cursor+1, stepEpochs)
+			k.auth.Epochs().RevokeRange(kind, j.cursor, j.cursor+c-1)
+			j.cursor += c
+		}
+		if j.cursor > j.hi {
+			j.phase, j.cursor = rUndo, 0
+		}
+	case rUndo:
+		if kind != caps.KindPage || k.revokeRecords(&j.names, e, &j.cursor, true) {
+			j.phase, j.cursor = rHolder, 0
+		}
+	case rHolder:
+		// Whoever holds the pages keeps authority over them: a page
+		// capability's range is one holder's run, or part of one.
+		if kind != caps.KindPage || k.findHolder(j.lo*mem.PageSize, &j.cursor) {
+			j.phase = rDone
+		}
+	case rDone:
+		fresh, err := k.auth.Mint(kind, j.lo, j.hi, j.rights)
+		if err != nil {
+			k.printf("BUG: env %d: re-minting after revocation: %v\n", e.ID, err)
+		}
+		k.copyOut(e, j.out, fresh[:])
+		e.ctx.X[regA0], e.ctx.X[regA1] = 0, abi.OK
+		return true
+	}
+	return false
+}
+
+// findHolder is one bounded step of looking, by env id from *cursor, for
+// the environment holding the frame at pa as RAM or spare; when it finds
+// it, it mints that environment's root capabilities for the frame's run
+// afresh. It reports whether the search is over.
+func (k *Kernel) findHolder(pa uint64, cursor *uint64) bool {
+	for n := 0; n < scanIDs; n++ {
+		if *cursor++; *cursor > uint64(k.envs.high) {
+			return true
+		}
+		o := k.envs.byID[*cursor]
+		if o == nil || o.finished() {
+			continue
+		}
+		for i := 0; ; i++ {
+			r, ok := o.holding(i)
+			if !ok {
+				break
+			}
+			if pa >= r.PA && pa < r.PA+uint64(r.N)*mem.PageSize {
+				ppn := pa / mem.PageSize
+				k.markStale(o, caps.KindPage, ppn, ppn)
+				k.refreshRoots(o)
+				return true
+			}
+		}
+	}
+	return false
+}

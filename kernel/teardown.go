@@ -1,0 +1,303 @@
+package kernel
+
+import (
+	"sort"
+
+	"github.com/exo-os/exo/caps"
+	"github.com/exo-os/exo/kernel/mem"
+	"github.com/exo-os/exo/kernel/vm"
+)
+
+// Ending an environment. When it exits, faults, or is destroyed, it stops
+// running at once and becomes Dying; the kernel then takes back what it
+// held in bounded steps, in its own slots (which it keeps until the end):
+// the mappings it made of others' frames; every capability for its frames
+// (their epochs); every binding other environments made of them; its
+// frames, which go to its heir (its parent, or the nearest ancestor still
+// running) as spare frames, or to the free pool; its slots; its children,
+// who become its heir's. Then it is a Zombie until its parent reaps it, or,
+// with no parent, gone: its id is free, with a new epoch.
+
+// end stops e and starts its teardown.
+func (k *Kernel) end(e *Env, status uint32, killed bool) {
+	if e.finished() {
+		return
+	}
+	e.status, e.killed = status, killed
+	e.state, e.stopped, e.wait = Dying, false, waitNone
+	e.job = job{kind: jobTeardown, phase: tRecords}
+}
+
+// Teardown phases, in order.
+const (
+	tRecords    uint8 = iota // forget the bindings it made
+	tEpochs                  // bump the epochs of its frames
+	tUndo                    // undo others' bindings of its frames
+	tTables                  // release its address space
+	tKernel                  // zero its kernel frames
+	tReset                   // its frames' mapping counts
+	tHeir                    // frames to its heir, or to be freed
+	tFree                    // free what goes to the pool: runs
+	tFreeKernel              // and kernel frames
+	tSlots                   // its slots, its children, its id
+)
+
+// teardownStep does one bounded step of ending e and reports whether it
+// is over.
+func (k *Kernel) teardownStep(e *Env) bool {
+	j := &e.job
+	switch j.phase {
+	case tRecords:
+		// Its address space goes as a whole; only the frames' mapping
+		// counts need the records.
+		if e.records != 0 {
+			r := k.recordsOf(e)
+			for i := 0; i < e.nbinds; i++ {
+				k.frames.DropMapping(r[i].name*mem.PageSize, r[i].perm&vm.W != 0, r[i].perm&vm.X != 0)
+			}
+		}
+		e.nbinds = 0
+		j.phase, j.run, j.cursor = tEpochs, 0, 0
+	case tEpochs:
+		run, ok := e.holding(j.run)
+		if !ok {
+			j.phase, j.cursor = tUndo, 0
+			return false
+		}
+		lo := run.PA / mem.PageSize
+		c := min(uint64(run.N)-j.cursor, stepEpochs)
+		k.auth.Epochs().RevokeRange(caps.KindPage, lo+j.cursor, lo+j.cursor+c-1)
+		if j.cursor += c; j.cursor == uint64(run.N) {
+			j.run, j.cursor = j.run+1, 0
+		}
+	case tUndo:
+		s := names{kind: caps.KindPage}
+		for i := 0; ; i++ {
+			run, ok := e.holding(i)
+			if !ok {
+				break
+			}
+			s.add(run.PA/mem.PageSize, uint64(run.N))
+		}
+		if k.revokeRecords(&s, e, &j.cursor, true) {
+			j.phase, j.cursor = tTables, 0
+		}
+	case tTables:
+		if e.as != nil {
+			// The tables came from e's charge; they go back with it.
+			e.reserve = append(e.reserve, e.as.Release()...)
+			e.as = nil
+		}
+		k.cpu.Forget(&e.ctx)
+		j.phase, j.cursor = tKernel, 0
+	case tKernel:
+		n := fixedFrames + len(e.reserve)
+		for i := int(j.cursor); i < min(n, int(j.cursor)+stepKernelZ); i++ {
+			if pa := e.kernelFrame(i); pa != 0 {
+				clear(k.phys.Page(pa)[:])
+			}
+		}
+		if j.cursor += stepKernelZ; j.cursor >= uint64(n) {
+			j.phase, j.run, j.cursor = tReset, 0, 0
+		}
+	case tReset:
+		run, ok := e.holding(j.run)
+		if !ok {
+			j.phase = tHeir
+			return false
+		}
+		c := min(uint64(run.N)-j.cursor, stepFrames)
+		for i := j.cursor; i < j.cursor+c; i++ {
+			k.frames.ResetMappings(run.PA + i*mem.PageSize)
+		}
+		if j.cursor += c; j.cursor == uint64(run.N) {
+			j.run, j.cursor = j.run+1, 0
+		}
+	case tHeir:
+		k.passOn(e)
+		j.phase, j.run, j.cursor = tFree, 0, 0
+	case tFree:
+		// What passOn left in e's lists goes to the pool.
+		run, ok := e.holding(j.run)
+		if !ok {
+			j.phase, j.cursor = tFreeKernel, 0
+			return false
+		}
+		c := min(uint64(run.N)-j.cursor, stepFrames)
+		for i := j.cursor; i < j.cursor+c; i++ {
+			k.frames.Free(run.PA + i*mem.PageSize)
+		}
+		if j.cursor += c; j.cursor == uint64(run.N) {
+			j.run, j.cursor = j.run+1, 0
+		}
+	case tFreeKernel:
+		n := fixedFrames + len(e.reserve)
+		for i := int(j.cursor); i < min(n, int(j.cursor)+stepFrames); i++ {
+			if pa := e.kernelFrame(i); pa != 0 {
+				k.frames.Free(pa)
+			}
+		}
+		if j.cursor += stepFrames; j.cursor >= uint64(n) {
+			e.ram, e.spare = nil, nil
+			e.startup, e.capList, e.records, e.reserve = 0, 0, 0, nil
+			j.phase, j.cursor = tSlots, 0
+		}
+	case tSlots:
+		return k.finalStep(e)
+	}
+	return false
+}
+
+// holding returns e's i'th run of frames that capabilities name: its RAM
+// runs, then its spare runs.
+func (e *Env) holding(i int) (mem.Run, bool) {
+	if i < len(e.ram) {
+		return e.ram[i], true
+	}
+	if i -= len(e.ram); i < len(e.spare) {
+		return e.spare[i], true
+	}
+	return mem.Run{}, false
+}
+
+// heir returns the environment that inherits e's frames and children: the
+// nearest ancestor that is still running, or nil for the pool.
+func (e *Env) heir() *Env {
+	p := e.parent
+	for p != nil && p.finished() {
+		p = p.parent
+	}
+	return p
+}
+
+// passOn gives e's frames to its heir, in one step: they move from e's
+// lists to the heir's spare list, coalesced into runs and merged with the
+// heir's where they touch (a spawned environment's frames are the one run
+// its parent gave, split only by its own children's), and the kernel
+// frames among them become frames the heir holds. What does not fit the
+// heir's list stays in e's, for the pool.
+func (k *Kernel) passOn(e *Env) {
+	h := e.heir()
+	if h == nil {
+		return
+	}
+	var all []mem.Run
+	all = append(all, e.ram...)
+	all = append(all, e.spare...)
+	for i := 0; i < fixedFrames+len(e.reserve); i++ {
+		pa := e.kernelFrame(i)
+		if pa == 0 {
+			continue
+		}
+		if o, _ := k.frames.Owner(pa); o == mem.Kernel {
+			k.frames.Give(pa, mem.Kernel, envFrame)
+		}
+		all = append(all, mem.Run{PA: pa, N: 1})
+	}
+	sort.Slice(all, func(a, b int) bool { return all[a].PA < all[b].PA })
+	var left []mem.Run
+	for i := 0; i < len(all); {
+		r := all[i]
+		for i++; i < len(all) && all[i].PA == r.PA+uint64(r.N)*mem.PageSize; i++ {
+			r.N += all[i].N
+		}
+		if !addRun(&h.spare, r) {
+			left = append(left, r)
+		}
+	}
+	e.ram, e.spare = nil, left
+	e.startup, e.capList, e.records, e.reserve = 0, 0, 0, nil
+	k.refreshRoots(h)
+}
+
+// addRun adds r to a run list, merging it with runs it touches; it fails
+// if the list is full.
+func addRun(list *[]mem.Run, r mem.Run) bool {
+	l := *list
+	for i := range l {
+		switch {
+		case l[i].PA+uint64(l[i].N)*mem.PageSize == r.PA:
+			l[i].N += r.N
+			// It may now touch the next one too.
+			for j := range l {
+				if j != i && l[i].PA+uint64(l[i].N)*mem.PageSize == l[j].PA {
+					l[i].N += l[j].N
+					*list = append(l[:j], l[j+1:]...)
+					break
+				}
+			}
+			return true
+		case r.PA+uint64(r.N)*mem.PageSize == l[i].PA:
+			l[i].PA, l[i].N = r.PA, l[i].N+r.N
+			return true
+		}
+	}
+	if len(l) == maxSpare {
+		return false
+	}
+	*list = append(l, r)
+	sortRuns(*list)
+	return true
+}
+
+// sortRuns orders spare runs longest first, so that the ones the start-up
+// block and capability list show are the most useful.
+func sortRuns(l []mem.Run) {
+	for i := 1; i < len(l); i++ {
+		for j := i; j > 0 && l[j].N > l[j-1].N; j-- {
+			l[j], l[j-1] = l[j-1], l[j]
+		}
+	}
+}
+
+// finalStep releases e's slots, hands its children to its heir, and ends
+// it: a Zombie for its parent to reap, or gone.
+func (k *Kernel) finalStep(e *Env) bool {
+	j := &e.job
+	if j.cursor == 0 {
+		for _, s := range k.slots.Release(e.ID) {
+			k.slotChanged(s)
+		}
+	}
+	h := e.heir()
+	for n := 0; n < scanIDs; n++ {
+		if j.cursor++; j.cursor > uint64(k.envs.high) {
+			break
+		}
+		c := k.envs.byID[j.cursor]
+		if c == nil || c.parent != e {
+			continue
+		}
+		if c.state == Zombie {
+			k.freeID(c)
+			continue
+		}
+		c.parent = h
+		k.updateStartup(c)
+	}
+	if j.cursor <= uint64(k.envs.high) {
+		return false
+	}
+	k.live--
+	if k.cur == e {
+		k.cur = nil
+	}
+	if e.parent != nil && !e.parent.finished() {
+		e.state = Zombie
+	} else {
+		k.freeID(e)
+	}
+	return true
+}
+
+// freeID forgets e: its id is free again, and its epoch is bumped, so no
+// capability for e ever names the environment that gets the id next.
+func (k *Kernel) freeID(e *Env) {
+	if e.ID == 0 {
+		return
+	}
+	k.auth.Epochs().Revoke(caps.KindEnv, uint64(e.ID))
+	e.tree.envsLeft++
+	k.envs.put(e.ID)
+	e.state = Dead
+}

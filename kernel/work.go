@@ -1,0 +1,85 @@
+package kernel
+
+import "github.com/exo-os/exo/caps"
+
+// Kernel work in bounded steps. The kernel runs with interrupts masked, so
+// nothing it does may take time proportional to what an environment asks
+// for: filling a new environment's memory, revoking a range of pages,
+// taking an environment's resources back. Such work is an environment's
+// job: the kernel does it one step at a time (each a small constant:
+// jobSteps bounds what a step touches), in that environment's own slots,
+// and looks for a due interrupt between steps: a device is served at once,
+// a timer tick ends the slot, and the job goes on at the environment's
+// next slot. A system call with a job returns when its job is done.
+//
+// Jobs:
+//
+//	build     an environment's construction (build.go), in its own slots
+//	teardown  its end (teardown.go), in its own slots
+//	revoke    SysRevoke (revoke.go), in the caller's slots
+
+type jobKind uint8
+
+const (
+	jobNone jobKind = iota
+	jobBuild
+	jobTeardown
+	jobRevoke
+)
+
+// job is an environment's kernel work in progress.
+type job struct {
+	kind   jobKind
+	phase  uint8
+	cursor uint64 // position within the phase
+	run    int    // the run a phase that walks runs is in
+
+	// revoke: what, and where the fresh capability goes.
+	names  names
+	rights caps.Rights
+	lo, hi uint64
+	out    uint64
+}
+
+// Step sizes: each is the most one step does of its kind of work.
+const (
+	stepPages   = 16   // pages zeroed and filled
+	stepEpochs  = 4096 // names whose epoch is bumped
+	stepFrames  = 512  // frames freed or reset
+	stepKernelZ = 16   // kernel frames zeroed
+)
+
+// work does e's job in bounded steps until it is done, or a timer
+// interrupt is due (the slot is over; the job goes on in e's next one).
+// Device interrupts are served between steps.
+func (k *Kernel) work(e *Env) outcome {
+	for e.job.kind != jobNone {
+		if p := k.plat.Pending(); p != 0 {
+			if p&PendingDevice != 0 {
+				k.interrupt()
+			}
+			if p&PendingTimer != 0 {
+				e.Preemptions++
+				return preempted
+			}
+		}
+		e.Steps++
+		var done bool
+		switch e.job.kind {
+		case jobBuild:
+			done = k.buildStep(e)
+		case jobTeardown:
+			done = k.teardownStep(e)
+		case jobRevoke:
+			done = k.revokeStep(e)
+		}
+		if done {
+			kind := e.job.kind
+			e.job = job{}
+			if kind == jobTeardown {
+				return finished
+			}
+		}
+	}
+	return resume
+}
