@@ -261,6 +261,12 @@ var image = elftest.Build(abi.TextStart, []elftest.Prog{
 
 func newHarness(t *testing.T, progs map[string]program, text string) *harness {
 	t.Helper()
+	return newHarnessWith(t, progs, text, nil)
+}
+
+// newHarnessWith is newHarness with a last look at the configuration.
+func newHarnessWith(t *testing.T, progs map[string]program, text string, mod func(*Config)) *harness {
+	t.Helper()
 	const pool = 64 << 20
 	h := &harness{t: t, p: &plat{entropy: -1}, progs: progs, envs: map[*hart.Context]*uenv{}}
 	h.arena = mem.NewArena(poolBase, pool)
@@ -272,7 +278,11 @@ func newHarness(t *testing.T, progs map[string]program, text string) *harness {
 	for name := range progs {
 		images[name] = image
 	}
-	h.k, err = New(Config{Platform: h.p, CPU: h, Phys: h.arena, Frames: frames, Images: images, Manifest: m})
+	c := Config{Platform: h.p, CPU: h, Phys: h.arena, Frames: frames, Images: images, Manifest: m}
+	if mod != nil {
+		mod(&c)
+	}
+	h.k, err = New(c)
 	require.NoError(t, err)
 	return h
 }
