@@ -24,10 +24,16 @@ $(error unknown BOARD "$(BOARD)": known boards are qemu-virt and visionfive2)
 endif
 
 FIRMWARE := $(BUILD)/$(BOARD)/firmware.elf
-# The measurement build: capabilities unchecked on binding calls (kernel/
-# capcheck.go), so that `make bench` can show a checked binding next to an
-# unchecked one. It announces itself at boot; never boot it otherwise.
+# The measurement builds (make bench): BENCH answers the floor call in the
+# trap vector (kernel/hart/floor_riscv64.s, tag exo_floor); UNCHECKED also
+# skips capability checks on binding calls (kernel/capcheck.go), so that a
+# checked binding can be shown next to an unchecked one. Both announce
+# themselves at boot; never boot them otherwise.
+BENCHFW   := $(BUILD)/$(BOARD)-bench/firmware.elf
 UNCHECKED := $(BUILD)/$(BOARD)-unchecked/firmware.elf
+# The PMP test kernel (tag exo_pmptest, kernel/pmptest_on.go): it maps the
+# kernel's first page into every environment, for TestPMPRefusesKernelPage.
+PMPTEST   := $(BUILD)/$(BOARD)-pmptest/firmware.elf
 # FUZZTIME, if set, replaces fuzz-brief's per-target execution counts
 # (tools/fuzzall): a count such as 100000x, or a duration for local runs.
 FUZZTIME ?=
@@ -64,13 +70,15 @@ TOOLS    := qemu-system-riscv64 mkimage dumpimage dtc tcpdump clang llvm-objdump
 all: firmware
 
 ## run: build the firmware and boot it in QEMU with the demo environments
+## (MANIFEST=file for another manifest; GDB=1 starts QEMU halted, waiting
+## for gdb-multiarch, and prints the command that attaches it)
 run: board-is-qemu deps firmware
-	$(GO) run ./tools/exorun -firmware $(FIRMWARE) $(if $(MANIFEST),-manifest $(MANIFEST))
+	$(GO) run ./tools/exorun -firmware $(FIRMWARE) $(if $(MANIFEST),-manifest $(MANIFEST)) $(if $(GDB),-gdb)
 
 ## test: every test: host, fuzz targets briefly, and QEMU boots; the
 ## VisionFive 2 image and the sifive_u hart test image are built for it
-test: deps firmware vf2 $(HARTTEST) vet
-	EXO_REQUIRE_TOOLS=1 EXO_FIRMWARE=$(abspath $(FIRMWARE)) \
+test: deps firmware $(PMPTEST) vf2 $(HARTTEST) vet
+	EXO_REQUIRE_TOOLS=1 EXO_FIRMWARE=$(abspath $(FIRMWARE)) EXO_PMPTEST_FIRMWARE=$(abspath $(PMPTEST)) \
 		EXO_VF2_IMAGE=$(abspath $(VF2_IMAGE)) EXO_VF2_ELF=$(abspath $(VF2_ELF)) \
 		EXO_HARTTEST=$(abspath $(HARTTEST)) \
 		$(GO) test -count=1 -timeout 45m ./...
@@ -81,6 +89,8 @@ vet: $(TAMAGO)
 	$(GO) vet ./...
 	$(TARGET) $(TAMAGO) vet ./board/... ./kernel/... ./libos/... ./firmware/...
 	$(TARGET) $(TAMAGO) vet -tags exo_unchecked_caps ./kernel/
+	$(TARGET) $(TAMAGO) vet -tags exo_floor ./kernel/hart/
+	$(TARGET) $(TAMAGO) vet -tags exo_pmptest ./kernel/
 
 ## test-host: the host tests only (no QEMU, no external tools required)
 test-host:
@@ -91,12 +101,15 @@ test-host:
 fuzz-brief:
 	$(GO) run ./tools/fuzzall $(if $(FUZZTIME),-fuzztime $(FUZZTIME))
 
-## bench: trap-path figures from one QEMU boot (timed, then counted with
-## -icount), the same with capabilities unchecked, and the host benchmarks
-bench: board-is-qemu deps firmware $(UNCHECKED)
+## bench: trap-path figures from QEMU boots of the production kernel and
+## the measurement builds (timed, then counted with -icount), and the host
+## benchmarks
+bench: board-is-qemu deps firmware $(BENCHFW) $(UNCHECKED)
 	$(GO) run ./tools/exorun -firmware $(FIRMWARE) -manifest tools/exorun/bench.manifest -timeout 5m
+	$(GO) run ./tools/exorun -firmware $(BENCHFW) -manifest tools/exorun/bench.manifest -timeout 5m
 	$(GO) run ./tools/exorun -firmware $(UNCHECKED) -manifest tools/exorun/bench.manifest -timeout 5m
 	$(GO) run ./tools/exorun -firmware $(FIRMWARE) -manifest tools/exorun/bench.manifest -timeout 5m -icount
+	$(GO) run ./tools/exorun -firmware $(BENCHFW) -manifest tools/exorun/bench.manifest -timeout 5m -icount
 	$(GO) run ./tools/exorun -firmware $(UNCHECKED) -manifest tools/exorun/bench.manifest -timeout 5m -icount
 	$(GO) test -run '^$$' -bench . -benchmem ./caps/... ./ash/...
 
@@ -144,9 +157,17 @@ vf2:
 $(HARTTEST): FORCE | $(TAMAGO)
 	$(TARGET) $(TAMAGO) build -tags linkcpuinit -ldflags "-T 0x80201000 -R 0x1000" -o $@ ./firmware/harttest
 
+$(BENCHFW): $(FIRMWARE) FORCE | $(TAMAGO)
+	@mkdir -p $(dir $@)
+	$(TARGET) $(TAMAGO) build -tags exo_floor -ldflags "$(KERNEL_LDFLAGS)" -o $@ ./firmware/$(BOARD)
+
 $(UNCHECKED): $(FIRMWARE) FORCE | $(TAMAGO)
 	@mkdir -p $(dir $@)
-	$(TARGET) $(TAMAGO) build -tags exo_unchecked_caps -ldflags "$(KERNEL_LDFLAGS)" -o $@ ./firmware/$(BOARD)
+	$(TARGET) $(TAMAGO) build -tags exo_floor,exo_unchecked_caps -ldflags "$(KERNEL_LDFLAGS)" -o $@ ./firmware/$(BOARD)
+
+$(PMPTEST): $(FIRMWARE) FORCE | $(TAMAGO)
+	@mkdir -p $(dir $@)
+	$(TARGET) $(TAMAGO) build -tags exo_pmptest -ldflags "$(KERNEL_LDFLAGS)" -o $@ ./firmware/$(BOARD)
 
 # cmd/tamago, built for the host from the version go.mod pins. Its first
 # run installs the matching TamaGo Go distribution (tamago-go) into the user

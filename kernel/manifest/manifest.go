@@ -17,8 +17,8 @@
 // number of slots (slots=), a quoted argument string (arg=, Go string
 // syntax) that the environment reads from its start-up block, and whether
 // it may create environments (spawn=yes, or spawn=N: its env capability
-// carries the spawn right, and it and its descendants may hold N
-// environments at once, 16 for yes).
+// carries the spawn right, and its descendants may number N at once, 16
+// for yes).
 package manifest
 
 import (
@@ -61,7 +61,7 @@ type Env struct {
 	Slots int
 	Arg   string
 	// Spawn allows the environment to create environments, and Envs is
-	// how many its tree (it and its descendants) may hold at once.
+	// how many descendants it may have at once (children, theirs, ...).
 	Spawn bool
 	Envs  int
 	Line  int

@@ -26,6 +26,17 @@
 //	                  loses a page, and dies writing a read-only page
 //	forger N          presents N forged capabilities; exits 0 if every one
 //	                  was refused and nothing was mapped
+//	ptbomb            maps a page in every 2 MiB region from 1 GiB up until
+//	                  its page-table charge is spent (see resources.go)
+//	spawnbomb         (spawn=N, spare=) spawns children that die at once
+//	                  until refused, reaps them, does it again
+//	spawnone          (spawn=yes, spare=) spawns one child and reaps it
+//	ctlbytes          writes control bytes and a line that mimics the kernel
+//	wx                tries to map a frame writable and executable at once
+//	storm             (spawn=yes, spare=) makes the kernel do its most work
+//	                  per call: a huge child, full writes, revocation
+//	pmp KIND          load, store or exec on the page the PMP test build
+//	                  maps from the kernel's memory
 package main
 
 import (
@@ -79,6 +90,26 @@ func main() {
 		os.Exit(child())
 	case "forger":
 		os.Exit(forger(n))
+	case "ptbomb":
+		os.Exit(ptbomb())
+	case "spawnbomb":
+		os.Exit(spawnbomb())
+	case "spawnone":
+		os.Exit(spawnone())
+	case "ctlbytes":
+		ctlbytes()
+	case "wx":
+		os.Exit(wx())
+	case "storm":
+		os.Exit(storm())
+	case "pmp":
+		if len(f) < 2 {
+			fmt.Println("testenv: pmp needs load, store or exec")
+			os.Exit(2)
+		}
+		pmp(f[1])
+		fmt.Println("testenv: pmp access survived:", f[1])
+		os.Exit(3)
 	default:
 		fmt.Printf("testenv: unknown role %q\n", f[0])
 		os.Exit(2)
