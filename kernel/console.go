@@ -38,11 +38,11 @@ const (
 
 type console struct {
 	serial     Serial
-	buf        [consoleSize]byte
 	head, tail uint64 // bytes put in, bytes sent, since boot
 	open       *Env   // the environment whose line is unfinished
 	kopen      bool   // a kernel line is unfinished
 	dropped    uint64 // bytes of kernel messages that did not fit
+	buf        [consoleSize]byte
 }
 
 func (c *console) free() int { return consoleSize - int(c.head-c.tail) }
@@ -180,7 +180,8 @@ func (k *Kernel) printf(format string, args ...any) {
 // is written, so a bad pointer writes nothing. With no room at all the
 // caller waits (the call runs again when the line has drained the
 // buffer).
-func sysWrite(k *Kernel, e *Env, va, n, _, _ uint64) (uint64, uint64, outcome) {
+func sysWrite(k *Kernel, e *Env) (uint64, uint64, outcome) {
+	va, n := e.ctx.X[regA0], e.ctx.X[regA1]
 	if n > abi.MaxWrite {
 		return 0, abi.ErrTooBig, resume
 	}

@@ -10,7 +10,8 @@ import (
 // control"). Stopping, resuming and destroying work on any environment the
 // capability names; reaping only on the caller's own finished child,
 // whose record and id it holds.
-func sysEnvControl(k *Kernel, e *Env, op, capVA, _, _ uint64) (uint64, uint64, outcome) {
+func sysEnvControl(k *Kernel, e *Env) (uint64, uint64, outcome) {
+	op, capVA := e.ctx.X[regA0], e.ctx.X[regA1]
 	var c caps.Cap
 	if !k.copyIn(e, c[:], capVA) {
 		return 0, abi.ErrFault, resume

@@ -10,11 +10,11 @@ import (
 
 	"github.com/exo-os/exo/kernel/abi"
 	"github.com/exo-os/exo/kernel/elf/elftest"
+	"github.com/exo-os/exo/kernel/hart"
 	"github.com/exo-os/exo/kernel/manifest"
 	"github.com/exo-os/exo/kernel/mem"
-	"github.com/exo-os/exo/kernel/hart"
-	"github.com/exo-os/exo/riscv"
 	"github.com/exo-os/exo/kernel/vm"
+	"github.com/exo-os/exo/riscv"
 )
 
 // The host harness runs the kernel against a scripted hart: each

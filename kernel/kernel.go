@@ -28,6 +28,7 @@ import (
 	"github.com/exo-os/exo/kernel/manifest"
 	"github.com/exo-os/exo/kernel/mem"
 	"github.com/exo-os/exo/kernel/sched"
+	"github.com/exo-os/exo/riscv"
 )
 
 // Platform is what the kernel needs from the board.
@@ -133,33 +134,29 @@ type Config struct {
 
 // Kernel is the exokernel's state.
 type Kernel struct {
-	plat   Platform
-	cpu    CPU
-	phys   mem.Phys
-	frames *mem.Frames
-	images map[string][]byte
-	con    console
-	irq    Interrupts
-	devs   []Device
-
-	asidBits  int
-	auth      *caps.Authority // the capability key and epochs
-	protected [2]uint64
-
-	entropy  entropyPool
-	spawnBuf abi.SpawnRequest   // SysSpawn's copy of the request
-	rootBuf  [maxRoots]caps.Cap // refreshRoots' scratch
-
-	envs    envTable
-	live    int // environments not yet finished and torn down
-	slots   *sched.Vector
-	slotsPA uint64
-
-	quantum  uint64 // ticks
-	boot     uint64 // ticks at New
+	// The fields the trap and scheduling paths use come first, where one
+	// instruction reaches each (RISC-V loads take a 12-bit offset); the
+	// big buffers come last.
+	plat     Platform
+	cpu      CPU
+	envs     envTable
+	slots    *sched.Vector
 	cur      *Env
 	deadline uint64 // when the current interval ends
+	quantum  uint64 // ticks
+	live     int    // environments not yet finished and torn down
+	phys     mem.Phys
+	frames   *mem.Frames
+	auth     *caps.Authority // the capability key and epochs
+	irq      Interrupts
+	devs     []Device
+	images   map[string][]byte
+	slotsPA  uint64
+	boot     uint64 // ticks at New
 	first    *Env   // the first environment started: its status is the machine's
+
+	asidBits  int
+	protected [2]uint64
 
 	// Idles counts waits for an interrupt with nothing runnable.
 	Idles uint64
@@ -170,6 +167,11 @@ type Kernel struct {
 	// kernel, in ticks: the worst time the kernel kept interrupts
 	// masked, as environments see it.
 	MaxLate uint64
+
+	entropy  entropyPool
+	spawnBuf abi.SpawnRequest   // SysSpawn's copy of the request
+	rootBuf  [maxRoots]caps.Cap // refreshRoots' scratch
+	con      console
 }
 
 // New builds the kernel and creates the manifest's environments (each
@@ -291,24 +293,40 @@ func (k *Kernel) Run() uint32 {
 // scheduler; work the kernel does for e in bounded steps (its
 // construction, its teardown, a long call) runs here, in e's time.
 func (k *Kernel) runEnv(e *Env) outcome {
-	out := working
-	if e.job.kind == jobNone {
-		out = resume
-	}
-	for {
-		if out == working {
-			if out = k.work(e); out != resume {
-				return out
-			}
-			if e.state != Runnable || e.stopped {
-				return yielded
-			}
-		}
-		k.cpu.Enter(&e.ctx, e.satp)
-		if out = k.trap(e); out != resume && out != working {
+	if e.job.kind != jobNone {
+		if out := k.doJob(e); out != resume {
 			return out
 		}
 	}
+	for {
+		k.cpu.Enter(&e.ctx, e.satp)
+		var out outcome
+		if e.ctx.Cause == riscv.CauseEcallU {
+			e.Syscalls++
+			out = k.syscall(e)
+		} else {
+			out = k.trap(e)
+		}
+		if out != resume {
+			if out != working {
+				return out
+			}
+			if out = k.doJob(e); out != resume {
+				return out
+			}
+		}
+	}
+}
+
+// doJob does e's job and says whether e runs on.
+func (k *Kernel) doJob(e *Env) outcome {
+	if out := k.work(e); out != resume {
+		return out
+	}
+	if e.state != Runnable || e.stopped {
+		return yielded
+	}
+	return resume
 }
 
 // pick returns the environment to run next, or nil if none can. After a
@@ -317,13 +335,29 @@ func (k *Kernel) runEnv(e *Env) outcome {
 // grid; when the runner yielded, blocked or finished, the rest of the
 // interval passes to the next slot's owner that can run.
 func (k *Kernel) pick(why outcome) *Env {
-	now := k.plat.Now()
-	ready := func(id uint32) bool { return k.ready(k.envs.byID[id], now) }
+	// The clock is read only if an environment's readiness depends on it
+	// (a sleeper) or the interval is over: a yield between runnable
+	// environments reads no clock.
+	var now uint64
+	clock := func() uint64 {
+		if now == 0 {
+			now = k.plat.Now()
+		}
+		return now
+	}
+	ready := func(id uint32) bool {
+		e := k.envs.byID[id]
+		if e.state == Runnable && !e.stopped {
+			return true
+		}
+		return k.ready(e, clock())
+	}
 	var id uint32
 	var ok bool
 	if why == preempted || k.cur == nil {
-		if late := now - k.deadline; now > k.deadline && k.deadline != 0 && late > k.MaxLate && why == preempted {
-			k.MaxLate = late
+		clock()
+		if now > k.deadline && k.deadline != 0 && why == preempted {
+			k.MaxLate = max(k.MaxLate, now-k.deadline)
 		}
 		if _, id, ok = k.slots.Tick(ready); ok {
 			k.deadline += k.quantum
@@ -346,7 +380,8 @@ func (k *Kernel) pick(why outcome) *Env {
 }
 
 // ready reports whether e can use the CPU now: to run, or for the kernel
-// to build or tear it down.
+// to build or tear it down. A sleeper whose deadline passed and a waiter
+// whose device delivered become runnable here.
 func (k *Kernel) ready(e *Env, now uint64) bool {
 	switch {
 	case e.stopped && e.state < Dying:

@@ -12,11 +12,11 @@ import (
 
 	"github.com/exo-os/exo/caps"
 	"github.com/exo-os/exo/kernel/abi"
+	"github.com/exo-os/exo/kernel/hart"
 	"github.com/exo-os/exo/kernel/manifest"
 	"github.com/exo-os/exo/kernel/mem"
-	"github.com/exo-os/exo/kernel/hart"
-	"github.com/exo-os/exo/riscv"
 	"github.com/exo-os/exo/kernel/vm"
+	"github.com/exo-os/exo/riscv"
 )
 
 func exitWith(s uint64) program { return func(u *uenv) { u.ecall(abi.SysExit, s) } }
@@ -213,10 +213,10 @@ func TestRandom(t *testing.T) {
 		n, _ = u.ecall(abi.SysRandom, buf, 8)
 		bytes = u.load(buf, 8)
 		for _, tc := range [][2]uint64{
-			{abi.TextStart, 8},      // read-only text
-			{abi.StartupVA, 8},      // read-only block
+			{abi.TextStart, 8},       // read-only text
+			{abi.StartupVA, 8},       // read-only block
 			{buf, abi.MaxRandom + 1}, // too long
-			{0x4000, 0},             // zero bytes: never looked at
+			{0x4000, 0},              // zero bytes: never looked at
 		} {
 			_, e := u.ecall(abi.SysRandom, tc[0], tc[1])
 			errs = append(errs, e)
@@ -459,9 +459,9 @@ func (s *scriptCPU) Enter(ctx *hart.Context, satp uint64) {
 	copy(ctx.X[hart.RegA0:], c[1:])
 	ctx.Cause = riscv.CauseEcallU
 }
-func (s *scriptCPU) Invalidate(satp, va uint64)     {}
-func (s *scriptCPU) InvalidateAll(satp uint64)      {}
-func (s *scriptCPU) Forget(ctx *hart.Context)       {}
+func (s *scriptCPU) Invalidate(satp, va uint64) {}
+func (s *scriptCPU) InvalidateAll(satp uint64)  {}
+func (s *scriptCPU) Forget(ctx *hart.Context)   {}
 
 // The system call path allocates nothing, so the garbage collector never
 // runs inside a round trip: runEnv, trap, dispatch and every call that

@@ -14,7 +14,8 @@ import (
 // across mappings: a frame is never writable in one mapping and
 // executable in another (mem.Frames.AddMapping). A mapping that needs a
 // page table takes it from the caller's charge (ErrNoMem when spent).
-func sysMap(k *Kernel, e *Env, va, ppn, perm, capVA uint64) (uint64, uint64, outcome) {
+func sysMap(k *Kernel, e *Env) (uint64, uint64, outcome) {
+	va, ppn, perm, capVA := e.ctx.X[regA0], e.ctx.X[regA1], e.ctx.X[regA2], e.ctx.X[regA3]
 	var p vm.Perm
 	var need caps.Rights
 	if perm&^uint64(abi.MapRead|abi.MapWrite|abi.MapExec) != 0 {
@@ -88,7 +89,8 @@ func userMappable(va uint64) bool {
 // sysUnmap removes e's mapping at va and returns the page number it mapped.
 // It needs no capability: an environment may always drop its own mappings
 // (of its RAM too; the frames stay its own).
-func sysUnmap(k *Kernel, e *Env, va, _, _, _ uint64) (uint64, uint64, outcome) {
+func sysUnmap(k *Kernel, e *Env) (uint64, uint64, outcome) {
+	va := e.ctx.X[regA0]
 	if !userMappable(va) {
 		return 0, abi.ErrInval, resume
 	}

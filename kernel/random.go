@@ -25,7 +25,8 @@ func (k *Kernel) fillEntropy() {
 
 // sysRandom fills up to n bytes at user address va with entropy and
 // returns how many: what the kernel has, at least one byte.
-func sysRandom(k *Kernel, e *Env, va, n, _, _ uint64) (uint64, uint64, outcome) {
+func sysRandom(k *Kernel, e *Env) (uint64, uint64, outcome) {
+	va, n := e.ctx.X[regA0], e.ctx.X[regA1]
 	if n > abi.MaxRandom {
 		return 0, abi.ErrTooBig, resume
 	}

@@ -17,7 +17,8 @@ import (
 // root capabilities for them are minted afresh. The work is the caller's
 // job, done in bounded steps in its slots; the call returns when it is
 // done.
-func sysRevoke(k *Kernel, e *Env, capVA, outVA, _, _ uint64) (uint64, uint64, outcome) {
+func sysRevoke(k *Kernel, e *Env) (uint64, uint64, outcome) {
+	capVA, outVA := e.ctx.X[regA0], e.ctx.X[regA1]
 	var c caps.Cap
 	if !k.copyIn(e, c[:], capVA) {
 		return 0, abi.ErrFault, resume

@@ -23,7 +23,8 @@ func (k *Kernel) slotChanged(s int) {
 // showing the capability at capVA: a slot capability for s with the use
 // right, or, for a free slot, e's own env capability with the spawn right
 // (the authority to take free slots).
-func sysSlotBind(k *Kernel, e *Env, s, capVA, _, _ uint64) (uint64, uint64, outcome) {
+func sysSlotBind(k *Kernel, e *Env) (uint64, uint64, outcome) {
+	s, capVA := e.ctx.X[regA0], e.ctx.X[regA1]
 	if s >= uint64(k.slots.Len()) {
 		return 0, abi.ErrInval, resume
 	}
@@ -51,7 +52,8 @@ func sysSlotBind(k *Kernel, e *Env, s, capVA, _, _ uint64) (uint64, uint64, outc
 }
 
 // sysSlotRelease gives up e's slot s, unless it is e's last.
-func sysSlotRelease(k *Kernel, e *Env, s, _, _, _ uint64) (uint64, uint64, outcome) {
+func sysSlotRelease(k *Kernel, e *Env) (uint64, uint64, outcome) {
+	s := e.ctx.X[regA0]
 	if s >= uint64(k.slots.Len()) {
 		return 0, abi.ErrInval, resume
 	}

@@ -19,7 +19,8 @@ import (
 // outVA. The call takes the frames off the caller's spare list and
 // returns the child's id at once; the child builds itself in its slot
 // (build.go), so the call's cost does not grow with the child's size.
-func sysSpawn(k *Kernel, e *Env, reqVA, outVA, _, _ uint64) (uint64, uint64, outcome) {
+func sysSpawn(k *Kernel, e *Env) (uint64, uint64, outcome) {
+	reqVA, outVA := e.ctx.X[regA0], e.ctx.X[regA1]
 	req := &k.spawnBuf
 	if !k.copyIn(e, bytesOf(req), reqVA) || !userRange(e.as, outVA, caps.Size, vm.R|vm.W) {
 		return 0, abi.ErrFault, resume

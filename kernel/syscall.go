@@ -33,11 +33,14 @@ const (
 const (
 	regA0 = hart.RegA0
 	regA1 = hart.RegA1
+	regA2 = hart.RegA2
+	regA3 = hart.RegA3
 )
 
-// syscallFn handles one system call for e with arguments a0..a3 (a4 and a5
-// are in e.ctx) and returns the values for a0 and a1 and what e does next.
-type syscallFn func(k *Kernel, e *Env, a0, a1, a2, a3 uint64) (val, errno uint64, out outcome)
+// syscallFn handles one system call for e, whose arguments are in its
+// registers (e.ctx.X[regA0...]), and returns the values for a0 and a1 and
+// what e does next.
+type syscallFn func(k *Kernel, e *Env) (val, errno uint64, out outcome)
 
 // syscalls is the dispatch table, by number (docs/ABI.md).
 var syscalls = [...]syscallFn{
@@ -68,27 +71,28 @@ func (k *Kernel) syscall(e *Env) outcome {
 		c.X[hart.RegA0], c.X[hart.RegA1] = 0, abi.ErrNoSys
 		return resume
 	}
-	val, errno, out := syscalls[n](k, e, c.X[hart.RegA0], c.X[hart.RegA1], c.X[hart.RegA2], c.X[hart.RegA3])
+	val, errno, out := syscalls[n](k, e)
 	switch out {
+	case resume, yielded, preempted:
+		c.X[hart.RegA0], c.X[hart.RegA1] = val, errno
 	case block:
 		c.PC -= 4
-	case working, finished:
-		// The job (or nothing, for a finished caller) sets a0 and a1.
-	default:
-		c.X[hart.RegA0], c.X[hart.RegA1] = val, errno
 	}
+	// working, finished: the job (or nothing, for a finished caller)
+	// sets a0 and a1.
 	return out
 }
 
-func sysNull(k *Kernel, e *Env, _, _, _, _ uint64) (uint64, uint64, outcome) {
+func sysNull(k *Kernel, e *Env) (uint64, uint64, outcome) {
 	return 0, abi.OK, resume
 }
 
-func sysYield(k *Kernel, e *Env, _, _, _, _ uint64) (uint64, uint64, outcome) {
+func sysYield(k *Kernel, e *Env) (uint64, uint64, outcome) {
 	return 0, abi.OK, yielded
 }
 
-func sysSleep(k *Kernel, e *Env, until, _, _, _ uint64) (uint64, uint64, outcome) {
+func sysSleep(k *Kernel, e *Env) (uint64, uint64, outcome) {
+	until := e.ctx.X[regA0]
 	if until <= k.plat.Now() {
 		return 0, abi.OK, resume
 	}
@@ -96,7 +100,8 @@ func sysSleep(k *Kernel, e *Env, until, _, _, _ uint64) (uint64, uint64, outcome
 	return 0, abi.OK, yielded
 }
 
-func sysExit(k *Kernel, e *Env, status, _, _, _ uint64) (uint64, uint64, outcome) {
+func sysExit(k *Kernel, e *Env) (uint64, uint64, outcome) {
+	status := e.ctx.X[regA0]
 	k.printf("env %d (%s) exited with status %d (%d slices, %d preempted, %d system calls)\n", e.ID, e.Name, uint32(status), e.Slices, e.Preemptions, e.Syscalls)
 	k.end(e, uint32(status), false)
 	return 0, 0, working

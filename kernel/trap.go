@@ -5,7 +5,8 @@ import (
 	"github.com/exo-os/exo/riscv"
 )
 
-// trap handles what made e leave User mode and says what e does next.
+// trap handles what made e leave User mode, other than a system call
+// (runEnv takes those itself, the fast path), and says what e does next.
 func (k *Kernel) trap(e *Env) outcome {
 	switch c := e.ctx.Cause; c {
 	case riscv.CauseEcallU:
