@@ -48,9 +48,11 @@ type console struct {
 func (c *console) free() int { return consoleSize - int(c.head-c.tail) }
 
 func (c *console) put(p []byte) {
-	for _, b := range p {
-		c.buf[c.head%consoleSize] = b
-		c.head++
+	for len(p) > 0 {
+		i := c.head % consoleSize
+		n := copy(c.buf[i:], p)
+		c.head += uint64(n)
+		p = p[n:]
 	}
 }
 
@@ -105,18 +107,47 @@ func (c *console) Write(p []byte) (int, error) {
 }
 
 // writeEnv writes as much of e's bytes p as fits outside the kernel's
-// reserve, shown safely, and returns how many of p it took.
+// reserve, shown safely, and returns how many of p it took. Runs of plain
+// bytes (printable ASCII and tabs) are copied as they are, in bulk; every
+// other byte is looked at alone.
 func (c *console) writeEnv(e *Env, p []byte) int {
 	room := c.free() - kernelReserve
 	done := 0
 	var tmp [8]byte
 	for done < len(p) {
+		if c.open != e {
+			// A new line: end another writer's, then the prefix.
+			if len(e.prefix)+2 > room {
+				break
+			}
+			if c.open != nil || c.kopen {
+				c.put(newline)
+				c.kopen = false
+				room--
+			}
+			c.put(e.prefix)
+			c.open = e
+			room -= len(e.prefix)
+		}
+		j := done
+		for j < len(p) && (p[j] >= 0x20 && p[j] < 0x7f || p[j] == '\t') {
+			j++
+		}
+		if j > done {
+			n := min(j-done, room)
+			c.put(p[done : done+n])
+			room -= n
+			done += n
+			if done < j {
+				break // the rest of the run does not fit
+			}
+			continue
+		}
 		var out []byte
 		n := 1
 		switch b := p[done]; {
-		case b == '\n' || b == '\t' || b >= 0x20 && b < 0x7f:
-			tmp[0] = b
-			out = tmp[:1]
+		case b == '\n':
+			out = newline
 		case b < 0x20 || b == 0x7f:
 			out = hexEscape(tmp[:0], 'x', uint32(b))
 		default:
@@ -130,27 +161,15 @@ func (c *console) writeEnv(e *Env, p []byte) int {
 				out, n = p[done:done+size], size
 			}
 		}
-		need := len(out)
-		if c.open != e {
-			need += len(e.prefix) + 1
-		}
-		if need > room {
+		if len(out) > room {
 			break
 		}
-		if c.open != e {
-			if c.open != nil || c.kopen {
-				c.put(newline)
-				c.kopen = false
-			}
-			c.put(e.prefix)
-			c.open = e
-		}
 		c.put(out)
-		if out[0] == '\n' && len(out) == 1 {
+		room -= len(out)
+		done += n
+		if p[done-n] == '\n' {
 			c.open = nil
 		}
-		room -= need
-		done += n
 	}
 	c.drain()
 	return done

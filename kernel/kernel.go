@@ -167,6 +167,13 @@ type Kernel struct {
 	// kernel, in ticks: the worst time the kernel kept interrupts
 	// masked, as environments see it.
 	MaxLate uint64
+	// MaxStep is the longest one step of kernel work took (work.go), in
+	// ticks.
+	MaxStep uint64
+
+	// callTime is the longest each system call took, in the measurement
+	// build (measureCalls).
+	callTime [numSyscalls]uint64
 
 	entropy  entropyPool
 	spawnBuf abi.SpawnRequest   // SysSpawn's copy of the request
@@ -280,7 +287,17 @@ func (k *Kernel) Run() uint32 {
 		why = k.runEnv(e)
 	}
 	k.printf("all environments finished\n")
-	k.printf("longest wait of a due timer interrupt: %d us; device interrupts served: %d\n", abi.TicksToNs(k.MaxLate, k.plat.TimebaseHz())/1000, k.Interrupts)
+	hz := k.plat.TimebaseHz()
+	k.printf("longest wait of a due timer interrupt: %d us; longest step of kernel work: %d us; device interrupts served: %d\n", abi.TicksToNs(k.MaxLate, hz)/1000, abi.TicksToNs(k.MaxStep, hz)/1000, k.Interrupts)
+	if measureCalls {
+		var b []byte
+		for n, t := range k.callTime {
+			if t != 0 {
+				b = fmt.Appendf(b, " %s %.1f", callNames[n], float64(abi.TicksToNs(t, hz))/1000)
+			}
+		}
+		k.printf("longest system calls (us):%s\n", b)
+	}
 	k.con.flush(k.plat)
 	if k.first.killed {
 		return 255

@@ -170,7 +170,7 @@ func TestWrite(t *testing.T) {
 	}}, "exo-manifest v1\nenv a mem=2M\n")
 	h.run()
 	require.Equal(t, [2]uint64{9, abi.OK}, got)
-	require.Equal(t, "[1 a] hello\n[1 a] world\n[1 a] no newline\nexo: env 1 (a) exited with status 0 (1 slices, 0 preempted, 4 system calls)\nexo: all environments finished\nexo: longest wait of a due timer interrupt: 0 us; device interrupts served: 0\n", h.p.out.String())
+	require.Equal(t, "[1 a] hello\n[1 a] world\n[1 a] no newline\nexo: env 1 (a) exited with status 0 (1 slices, 0 preempted, 4 system calls)\nexo: all environments finished\nexo: longest wait of a due timer interrupt: 0 us; longest step of kernel work: 0 us; device interrupts served: 0\n", h.p.out.String())
 }
 
 func TestWriteRefusesBadBuffers(t *testing.T) {

@@ -42,8 +42,11 @@ const (
 // what e does next.
 type syscallFn func(k *Kernel, e *Env) (val, errno uint64, out outcome)
 
+// numSyscalls is one past the highest system call number in the table.
+const numSyscalls = abi.SysEnvControl + 1
+
 // syscalls is the dispatch table, by number (docs/ABI.md).
-var syscalls = [...]syscallFn{
+var syscalls = [numSyscalls]syscallFn{
 	abi.SysNull:        sysNull,
 	abi.SysWrite:       sysWrite,
 	abi.SysYield:       sysYield,
@@ -59,6 +62,14 @@ var syscalls = [...]syscallFn{
 	abi.SysEnvControl:  sysEnvControl,
 }
 
+// callNames names the system calls, for reports.
+var callNames = [numSyscalls]string{
+	abi.SysNull: "null", abi.SysWrite: "write", abi.SysYield: "yield", abi.SysExit: "exit",
+	abi.SysSleep: "sleep", abi.SysRandom: "random", abi.SysMap: "map", abi.SysUnmap: "unmap",
+	abi.SysSpawn: "spawn", abi.SysRevoke: "revoke", abi.SysSlotBind: "slot_bind",
+	abi.SysSlotRelease: "slot_release", abi.SysEnvControl: "env_control",
+}
+
 // syscall dispatches the ecall e made: a7 is the number, a0..a5 the
 // arguments; a0 and a1 return the value and the error code. A call that
 // blocks leaves them and the pc as they were, so that it runs again; one
@@ -71,7 +82,14 @@ func (k *Kernel) syscall(e *Env) outcome {
 		c.X[hart.RegA0], c.X[hart.RegA1] = 0, abi.ErrNoSys
 		return resume
 	}
+	var t0 uint64
+	if measureCalls {
+		t0 = k.plat.Now()
+	}
 	val, errno, out := syscalls[n](k, e)
+	if measureCalls {
+		k.callTime[n] = max(k.callTime[n], k.plat.Now()-t0)
+	}
 	switch out {
 	case resume, yielded, preempted:
 		c.X[hart.RegA0], c.X[hart.RegA1] = val, errno

@@ -1,9 +1,8 @@
 package kernel
 
 import (
-	"sort"
-
 	"github.com/exo-os/exo/caps"
+	"github.com/exo-os/exo/kernel/abi"
 	"github.com/exo-os/exo/kernel/mem"
 	"github.com/exo-os/exo/kernel/vm"
 )
@@ -171,35 +170,36 @@ func (e *Env) heir() *Env {
 }
 
 // passOn gives e's frames to its heir, in one step: they move from e's
-// lists to the heir's spare list, coalesced into runs and merged with the
-// heir's where they touch (a spawned environment's frames are the one run
-// its parent gave, split only by its own children's), and the kernel
-// frames among them become frames the heir holds. What does not fit the
-// heir's list stays in e's, for the pool.
+// lists to the heir's spare list, merged where they touch, and the kernel
+// frames among them become frames the heir holds. A spawned environment's
+// frames are the one run its parent gave (its RAM, then its kernel frames
+// as one block, then its spare frames), split only by its own children's,
+// so a handful of runs go back; what does not fit the heir's list stays in
+// e's, for the pool.
 func (k *Kernel) passOn(e *Env) {
 	h := e.heir()
-	if h == nil {
+	if h == nil || e.from.n == 0 {
 		return
 	}
-	var all []mem.Run
-	all = append(all, e.ram...)
-	all = append(all, e.spare...)
 	for i := 0; i < fixedFrames+len(e.reserve); i++ {
-		pa := e.kernelFrame(i)
-		if pa == 0 {
-			continue
+		if pa := e.kernelFrame(i); pa != 0 {
+			if o, _ := k.frames.Owner(pa); o == mem.Kernel {
+				k.frames.Give(pa, mem.Kernel, envFrame)
+			}
 		}
-		if o, _ := k.frames.Owner(pa); o == mem.Kernel {
-			k.frames.Give(pa, mem.Kernel, envFrame)
-		}
-		all = append(all, mem.Run{PA: pa, N: 1})
 	}
-	sort.Slice(all, func(a, b int) bool { return all[a].PA < all[b].PA })
+	var all [abi.MaxRuns + maxSpare + 1]mem.Run
+	n := copy(all[:], e.ram)
+	n += copy(all[n:], e.spare)
+	all[n] = mem.Run{PA: e.startup, N: fixedFrames + len(e.reserve)}
+	n++
+	runs := all[:n]
+	sortByAddress(runs)
 	var left []mem.Run
-	for i := 0; i < len(all); {
-		r := all[i]
-		for i++; i < len(all) && all[i].PA == r.PA+uint64(r.N)*mem.PageSize; i++ {
-			r.N += all[i].N
+	for i := 0; i < len(runs); {
+		r := runs[i]
+		for i++; i < len(runs) && runs[i].PA == r.PA+uint64(r.N)*mem.PageSize; i++ {
+			r.N += runs[i].N
 		}
 		if !addRun(&h.spare, r) {
 			left = append(left, r)
@@ -208,6 +208,15 @@ func (k *Kernel) passOn(e *Env) {
 	e.ram, e.spare = nil, left
 	e.startup, e.capList, e.records, e.reserve = 0, 0, 0, nil
 	k.refreshRoots(h)
+}
+
+// sortByAddress orders a few runs by address.
+func sortByAddress(l []mem.Run) {
+	for i := 1; i < len(l); i++ {
+		for j := i; j > 0 && l[j].PA < l[j-1].PA; j-- {
+			l[j], l[j-1] = l[j-1], l[j]
+		}
+	}
 }
 
 // addRun adds r to a run list, merging it with runs it touches; it fails

@@ -64,6 +64,7 @@ func (k *Kernel) work(e *Env) outcome {
 			}
 		}
 		e.Steps++
+		t0 := k.plat.Now()
 		var done bool
 		switch e.job.kind {
 		case jobBuild:
@@ -73,6 +74,7 @@ func (k *Kernel) work(e *Env) outcome {
 		case jobRevoke:
 			done = k.revokeStep(e)
 		}
+		k.MaxStep = max(k.MaxStep, k.plat.Now()-t0)
 		if done {
 			kind := e.job.kind
 			e.job = job{}
