@@ -30,6 +30,9 @@ FIRMWARE := $(BUILD)/$(BOARD)/firmware.elf
 # checked binding can be shown next to an unchecked one. Both announce
 # themselves at boot; never boot them otherwise.
 BENCHFW   := $(BUILD)/$(BOARD)-bench/firmware.elf
+# CALLTIME times every system call in the kernel (tag exo_calltime,
+# kernel/measure_on.go), for the table of time with interrupts masked.
+CALLTIME  := $(BUILD)/$(BOARD)-calltime/firmware.elf
 UNCHECKED := $(BUILD)/$(BOARD)-unchecked/firmware.elf
 # The PMP test kernel (tag exo_pmptest, kernel/pmptest_on.go): it maps the
 # kernel's first page into every environment, for TestPMPRefusesKernelPage.
@@ -91,6 +94,7 @@ vet: $(TAMAGO)
 	$(TARGET) $(TAMAGO) vet -tags exo_unchecked_caps ./kernel/
 	$(TARGET) $(TAMAGO) vet -tags exo_floor ./kernel/hart/
 	$(TARGET) $(TAMAGO) vet -tags exo_pmptest ./kernel/
+	$(TARGET) $(TAMAGO) vet -tags exo_calltime ./kernel/
 
 ## test-host: the host tests only (no QEMU, no external tools required)
 test-host:
@@ -104,13 +108,14 @@ fuzz-brief:
 ## bench: trap-path figures from QEMU boots of the production kernel and
 ## the measurement builds (timed, then counted with -icount), and the host
 ## benchmarks
-bench: board-is-qemu deps firmware $(BENCHFW) $(UNCHECKED)
+bench: board-is-qemu deps firmware $(BENCHFW) $(UNCHECKED) $(CALLTIME)
 	$(GO) run ./tools/exorun -firmware $(FIRMWARE) -manifest tools/exorun/bench.manifest -timeout 5m
 	$(GO) run ./tools/exorun -firmware $(BENCHFW) -manifest tools/exorun/bench.manifest -timeout 5m
 	$(GO) run ./tools/exorun -firmware $(UNCHECKED) -manifest tools/exorun/bench.manifest -timeout 5m
 	$(GO) run ./tools/exorun -firmware $(FIRMWARE) -manifest tools/exorun/bench.manifest -timeout 5m -icount
 	$(GO) run ./tools/exorun -firmware $(BENCHFW) -manifest tools/exorun/bench.manifest -timeout 5m -icount
 	$(GO) run ./tools/exorun -firmware $(UNCHECKED) -manifest tools/exorun/bench.manifest -timeout 5m -icount
+	$(GO) run ./tools/exorun -firmware $(CALLTIME) -manifest tools/exorun/storm.manifest -timeout 5m -icount | grep -v abcdefgh
 	$(GO) test -run '^$$' -bench . -benchmem ./caps/... ./ash/...
 
 firmware: $(FIRMWARE)
@@ -164,6 +169,10 @@ $(BENCHFW): $(FIRMWARE) FORCE | $(TAMAGO)
 $(UNCHECKED): $(FIRMWARE) FORCE | $(TAMAGO)
 	@mkdir -p $(dir $@)
 	$(TARGET) $(TAMAGO) build -tags exo_floor,exo_unchecked_caps -ldflags "$(KERNEL_LDFLAGS)" -o $@ ./firmware/$(BOARD)
+
+$(CALLTIME): $(FIRMWARE) FORCE | $(TAMAGO)
+	@mkdir -p $(dir $@)
+	$(TARGET) $(TAMAGO) build -tags exo_calltime -ldflags "$(KERNEL_LDFLAGS)" -o $@ ./firmware/$(BOARD)
 
 $(PMPTEST): $(FIRMWARE) FORCE | $(TAMAGO)
 	@mkdir -p $(dir $@)

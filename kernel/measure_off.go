@@ -1,7 +1,7 @@
-//go:build !exo_floor
+//go:build !exo_calltime
 
 package kernel
 
-// measureCalls is true only in the measurement build (exo_floor,
+// measureCalls is true only in the call-timing build (exo_calltime,
 // measure_on.go).
 const measureCalls = false

@@ -2,6 +2,7 @@ package qemu
 
 import (
 	"fmt"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -120,7 +121,9 @@ const stormBound = 500
 // does not depend on the machine's load.
 func TestNoKernelWorkHoldsTheMachine(t *testing.T) {
 	t.Parallel()
-	res := boot(t, "exo-manifest v1\nslots 8\nenv testenv arg=\"bystander 2000\"\nenv testenv mem=16M spare=700M arg=\"storm\" spawn=yes\n", 4*time.Minute,
+	m, err := os.ReadFile("../exorun/storm.manifest")
+	require.NoError(t, err)
+	res := boot(t, string(m), 4*time.Minute,
 		func(c *Config) { c.Extra = append(c.Extra, "-icount", "shift=0") })
 	require.Equal(t, 0, res.ExitCode)
 	require.Regexp(t, `\[2 testenv\] storm: spawned env \d+ with \d+ MiB\n`, res.Console)
