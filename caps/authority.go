@@ -56,7 +56,21 @@ func (a *Authority) Epochs() *Epochs { return a.epochs }
 // Authority's Epochs (a capability the kernel could not revoke is refused).
 // Mint does not allocate unless it refuses.
 func (a *Authority) Mint(k Kind, lo, hi uint64, r Rights) (Cap, error) {
+	return a.MintAt(k, lo, hi, r, a.epochs.Now())
+}
+
+// MintAt is Mint stamped with an earlier epoch: the capability is current
+// only for the names not revoked since then. The kernel uses it for the
+// fresh capability a revocation returns, stamped with the revocation's own
+// last epoch, so that whatever was revoked after it (by someone else, or
+// because the names changed hands) stays revoked for it too. An epoch
+// after the current one is refused (ErrRange): it would outlive
+// revocations not yet made.
+func (a *Authority) MintAt(k Kind, lo, hi uint64, r Rights, epoch uint64) (Cap, error) {
 	var c Cap
+	if epoch > a.epochs.Now() {
+		return c, fmt.Errorf("caps: mint %s at epoch %d, after the current %d: %w", k, epoch, a.epochs.Now(), ErrRange)
+	}
 	switch {
 	case !k.Valid():
 		return c, fmt.Errorf("caps: mint: %s: %w", k, ErrWrongKind)
@@ -73,7 +87,7 @@ func (a *Authority) Mint(k Kind, lo, hi uint64, r Rights) (Cap, error) {
 	le.PutUint32(c[offRights:], uint32(r))
 	le.PutUint64(c[offLo:], lo)
 	le.PutUint64(c[offHi:], hi)
-	le.PutUint64(c[offEpoch:], a.epochs.Now())
+	le.PutUint64(c[offEpoch:], epoch)
 	tag := a.seal.root(&c)
 	copy(c[offMAC:], tag[:])
 	return c, nil

@@ -230,3 +230,27 @@ func TestAuthenticate(t *testing.T) {
 	allocs := testing.AllocsPerRun(50, func() { a.Authenticate(forged[:]) })
 	require.Zero(t, allocs)
 }
+
+// MintAt stamps an earlier epoch: the capability is current for names not
+// revoked since, and revoked for those that were.
+func TestMintAt(t *testing.T) {
+	a := newAuthority(t, testKey)
+	ep := a.Epochs()
+	_, err := ep.Revoke(KindPage, pageBase+1)
+	require.NoError(t, err)
+	at := ep.Now()
+	_, err = ep.Revoke(KindPage, pageBase+2) // after the stamp
+	require.NoError(t, err)
+	c, err := a.MintAt(KindPage, pageBase, pageBase+3, PageRead, at)
+	require.NoError(t, err)
+	for name, want := range map[uint64]error{pageBase: nil, pageBase + 1: nil, pageBase + 2: ErrRevoked, pageBase + 3: nil} {
+		_, err := a.Verify(c[:], Need{Kind: KindPage, Lo: name, Hi: name, Rights: PageRead})
+		if want == nil {
+			require.NoError(t, err, "name %#x", name)
+		} else {
+			require.ErrorIs(t, err, want, "name %#x", name)
+		}
+	}
+	_, err = a.MintAt(KindPage, pageBase, pageBase, PageRead, ep.Now()+1)
+	require.ErrorIs(t, err, ErrRange)
+}

@@ -134,6 +134,9 @@ const scanIDs = 256
 // lost records in e's start-up block that revocation took name (mapped at
 // va, for a page) from it.
 func (k *Kernel) lost(e *Env, kind caps.Kind, name, va uint64) {
+	if e.startup == 0 || e.finished() {
+		return // no block to tell, or no one left to read it
+	}
 	b := startupPage(k.phys, e.startup)
 	b.Lost[b.LostCount%abi.MaxLost] = abi.Lost{Kind: uint32(kind), Name: name, VA: va}
 	b.LostCount++

@@ -116,7 +116,7 @@ func (k *Kernel) createFromPool(m manifest.Env) (_ *Env, err error) {
 		return nil, fmt.Errorf("env %s: %w", m.Image, err)
 	}
 	for _, s := range k.slots.Held(e.ID) {
-		k.slotChanged(s)
+		k.slotChanged(s, nil)
 	}
 	e.job = job{kind: jobBuild, phase: bTables}
 	k.live++
@@ -136,7 +136,7 @@ func (k *Kernel) undoCreate(e *Env) {
 		}
 	}
 	for _, s := range k.slots.Release(e.ID) {
-		k.slotChanged(s)
+		k.slotChanged(s, nil)
 	}
 	k.freeID(e)
 }
@@ -169,6 +169,7 @@ func (k *Kernel) buildStep(e *Env) bool {
 		}
 		c := min(n-j.cursor, stepEpochs)
 		k.auth.Epochs().RevokeRange(caps.KindPage, lo+j.cursor, lo+j.cursor+c-1)
+		k.handOff(caps.KindPage, lo+j.cursor, lo+j.cursor+c-1, nil)
 		j.cursor += c
 	case bUndo:
 		lo, n := e.given()
@@ -237,6 +238,11 @@ func (k *Kernel) buildStep(e *Env) bool {
 		// with the same ASID left cached, is fenced before the first
 		// instruction.
 		k.cpu.InvalidateAll(e.satp)
+		if e.staleRoots != 0 {
+			// Something it holds was revoked while its roots were
+			// being minted.
+			k.refreshRoots(e)
+		}
 		e.ctx = hart.Context{PC: e.img.Entry}
 		e.ctx.X[hart.RegA0] = abi.StartupVA
 		e.img = nil
@@ -298,7 +304,11 @@ func (k *Kernel) fillRAM(e *Env) bool {
 			copySegment(page, va, s)
 		}
 		if err := k.frames.AddMapping(pa, perm&vm.W != 0, perm&vm.X != 0); err != nil {
+			// Its build undid every other mapping of its frames; one
+			// left means the bookkeeping is wrong: do not map it.
 			k.printf("BUG: env %d: RAM page %#x: %v\n", e.ID, va, err)
+			k.end(e, 0, true)
+			return false
 		}
 		if err := e.as.Map(va, pa, perm); err != nil {
 			k.printf("BUG: env %d: RAM page %#x: %v\n", e.ID, va, err)
@@ -381,7 +391,7 @@ func (k *Kernel) fixedPages(e *Env) error {
 }
 
 // updateStartup rewrites the parts of e's start-up block that change
-// while it runs: its spare frames, page-table use, parent and tree.
+// while it runs: its spare frames, page-table use and parent.
 func (k *Kernel) updateStartup(e *Env) {
 	if e.startup == 0 || e.state == Building && e.job.phase < bFixed {
 		return
@@ -399,5 +409,4 @@ func (k *Kernel) updateStartup(e *Env) {
 	if e.parent != nil {
 		b.Parent = e.parent.ID
 	}
-	b.EnvsLeft = uint32(e.tree.envsLeft)
 }

@@ -210,17 +210,11 @@ func sysWrite(k *Kernel, e *Env) (uint64, uint64, outcome) {
 	if !userRange(e.as, va, n, vm.R) {
 		return 0, abi.ErrFault, resume
 	}
-	done := uint64(0)
-	for done < n {
-		pa, _, _ := e.as.Lookup(va + done)
-		off := pa % 4096
-		chunk := min(n-done, 4096-off)
-		took := uint64(k.con.writeEnv(e, k.phys.Page(pa - off)[off:off+chunk]))
-		done += took
-		if took < chunk {
-			break
-		}
-	}
+	// One contiguous copy first, so that a UTF-8 character across a
+	// page boundary of the buffer is seen whole.
+	buf := k.writeBuf[:n]
+	k.copyIn(e, buf, va)
+	done := uint64(k.con.writeEnv(e, buf))
 	if done == 0 {
 		e.state, e.wait = Waiting, waitConsole
 		return 0, 0, block

@@ -61,11 +61,13 @@ type Env struct {
 	wait    waitKind
 	job     job
 
-	// parent is the environment whose frames this one is made of, and
-	// which gets them back; nil for manifest environments, and once the
-	// parent has finished (they then go to its own parent, or the pool).
-	parent *Env
-	tree   *tree
+	// parent spawned this environment and may reap it; nil for manifest
+	// environments and once the parent has finished. giver is whose
+	// frames it is made of, and gets them back: the parent, or once the
+	// parent has finished, the nearest ancestor still running (nil: the
+	// pool).
+	parent, giver *Env
+	tree          *tree
 
 	// from is the run of frames a spawned environment was made of, as
 	// a first page number and count: its RAM, then its kernel frames,

@@ -6,10 +6,11 @@ import (
 )
 
 // sysEnvControl applies op to the environment named by the env capability
-// at capVA, which must carry the control right (docs/ABI.md, "Environment
-// control"). Stopping, resuming and destroying work on any environment the
-// capability names; reaping only on the caller's own finished child,
-// whose record and id it holds.
+// at capVA, which must carry the control right (docs/ABI.md,
+// "Environments"), or, if a2 is not 0, to the caller's child with id a2,
+// on the caller's own env capability. Stopping, resuming and destroying
+// work on any environment the capability names; reaping only on the
+// caller's own finished child, whose record and id it holds.
 func sysEnvControl(k *Kernel, e *Env) (uint64, uint64, outcome) {
 	op, capVA := e.ctx.X[regA0], e.ctx.X[regA1]
 	var c caps.Cap
@@ -32,6 +33,17 @@ func sysEnvControl(k *Kernel, e *Env) (uint64, uint64, outcome) {
 		return val, errno, resume
 	}
 	t := k.envs.get(uint32(id))
+	if child := e.ctx.X[regA2]; child != 0 {
+		// The caller's own env capability, and a2 names one of its
+		// children: a parent keeps authority over its children even
+		// when the capability spawn gave it has been revoked.
+		if t != e {
+			return 0, abi.ErrCapRange, resume
+		}
+		if t = k.envs.get(uint32(child)); child > MaxEnvs || t == nil || t.parent != e {
+			return 0, abi.ErrNotFound, resume
+		}
+	}
 	if t == nil || t.state == Dead {
 		// A current capability names only environments that exist:
 		// freeing an id bumps its epoch.

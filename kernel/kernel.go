@@ -157,6 +157,7 @@ type Kernel struct {
 
 	asidBits  int
 	protected [2]uint64
+	revoking  []*Env // environments whose revocation is running
 
 	// Idles counts waits for an interrupt with nothing runnable.
 	Idles uint64
@@ -176,6 +177,7 @@ type Kernel struct {
 	callTime [numSyscalls]uint64
 
 	entropy  entropyPool
+	writeBuf [abi.MaxWrite]byte // SysWrite's copy of the bytes
 	spawnBuf abi.SpawnRequest   // SysSpawn's copy of the request
 	rootBuf  [maxRoots]caps.Cap // refreshRoots' scratch
 	con      console

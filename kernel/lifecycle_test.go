@@ -423,3 +423,44 @@ func TestDeviceInterrupts(t *testing.T) {
 	require.Equal(t, []uint32{10, 3, 99}, irq.completed[:3], "every claim completed, the unknown one too")
 	require.Len(t, irq.completed, 3+maxClaims)
 }
+
+// A parent keeps authority over its children through its own env
+// capability (a2 = the child's id), even after the capability spawn gave
+// it is revoked; it cannot name another's child that way.
+func TestEnvControlOfAChildThroughTheParentsOwnCapability(t *testing.T) {
+	got := map[string][2]uint64{}
+	h := newHarness(t, map[string]program{
+		"parent": func(u *uenv) {
+			kid, e, c := u.spawnWith(u.spawnReq("kid", 1<<20, 4, ""))
+			require.Equal(t, uint64(abi.OK), e)
+			own := u.capOf(caps.KindEnv)
+			u.store(capScratch, c[:])
+			u.ecall(abi.SysRevoke, capScratch, outScratch) // the child's own root is re-minted; c is dead
+			got["old capability"] = u.ecall2(abi.SysEnvControl, abi.EnvStatus, capScratch)
+			u.store(capScratch, own[:])
+			for {
+				st := u.ecall2(abi.SysEnvControl, abi.EnvStatus, capScratch, kid)
+				if st[0] == abi.EnvStateZombie {
+					break
+				}
+				u.ecall(abi.SysYield)
+			}
+			got["reap through own"] = u.ecall2(abi.SysEnvControl, abi.EnvReap, capScratch, kid)
+			got["not a child"] = u.ecall2(abi.SysEnvControl, abi.EnvStatus, capScratch, 2)
+			got["itself as a child"] = u.ecall2(abi.SysEnvControl, abi.EnvStatus, capScratch, 1)
+			u.ecall(abi.SysExit, 0)
+		},
+		"other": func(u *uenv) {
+			for !u.h.gone(1) {
+				u.ecall(abi.SysYield)
+			}
+			u.ecall(abi.SysExit, 0)
+		},
+		"kid": exitWith(9),
+	}, "exo-manifest v1\nslots 8\nenv parent mem=2M spare=2M spawn=yes\nenv other mem=2M\n")
+	h.run()
+	require.Equal(t, [2]uint64{3, abi.ErrCapRevoked}, got["old capability"])
+	require.Equal(t, [2]uint64{9, abi.OK}, got["reap through own"])
+	require.Equal(t, uint64(abi.ErrNotFound), got["not a child"][1])
+	require.Equal(t, uint64(abi.ErrNotFound), got["itself as a child"][1])
+}

@@ -50,7 +50,32 @@ func sysRevoke(k *Kernel, e *Env) (uint64, uint64, outcome) {
 	e.job = job{kind: jobRevoke, lo: v.Lo, hi: v.Hi, rights: v.Rights, out: outVA, cursor: v.Lo}
 	e.job.names = names{kind: v.Kind}
 	e.job.names.add(v.Lo, v.Hi-v.Lo+1)
+	k.revoking = append(k.revoking, e)
 	return 0, 0, working
+}
+
+// handOff notes that names [lo, hi] of kind changed hands (a frame given
+// or taken back, a slot rebound, an env id freed): a revocation of any of
+// them still running, other than by's own, must not hand its caller a
+// fresh capability for them, since they are no longer what its capability
+// named.
+func (k *Kernel) handOff(kind caps.Kind, lo, hi uint64, by *Env) {
+	for _, r := range k.revoking {
+		if r != by && r.job.names.kind == kind && r.job.lo <= hi && lo <= r.job.hi {
+			r.job.tainted = true
+		}
+	}
+}
+
+// doneRevoking takes e off the list of running revocations.
+func (k *Kernel) doneRevoking(e *Env) {
+	for i, r := range k.revoking {
+		if r == e {
+			k.revoking[i] = k.revoking[len(k.revoking)-1]
+			k.revoking = k.revoking[:len(k.revoking)-1]
+			return
+		}
+	}
 }
 
 // Revoke phases.
@@ -75,12 +100,12 @@ func (k *Kernel) revokeStep(e *Env) bool {
 			s := int(j.cursor)
 			if o := k.slots.Owner(s); o != abi.FreeSlot && o != e.ID && k.slots.Count(o) > 1 {
 				// The revoker takes the slot back from another owner,
-				// unless it is that owner's last: an environment with
-				// no slot would never run again, nor ever finish.
-				if err := k.slots.ReleaseOne(o, s); err == nil {
-					oe := k.envs.get(o)
+				// unless it is that owner's last (an environment with
+				// no slot would never run again, nor ever finish), or
+				// the owner has ended (it gives its slots up itself).
+				if oe := k.envs.get(o); !oe.finished() && k.slots.ReleaseOne(o, s) == nil {
 					k.lost(oe, caps.KindSlot, uint64(s), 0)
-					k.slotChanged(s)
+					k.slotChanged(s, e)
 					k.refreshRoots(oe)
 				}
 			}
@@ -104,6 +129,10 @@ func (k *Kernel) revokeStep(e *Env) bool {
 			j.cursor += c
 		}
 		if j.cursor > j.hi {
+			// The fresh capability is stamped with the last epoch of
+			// this revocation, so that whatever anyone revokes after
+			// it stays revoked for it too.
+			j.stamp = k.auth.Epochs().Now()
 			j.phase, j.cursor = rUndo, 0
 		}
 	case rUndo:
@@ -111,28 +140,41 @@ func (k *Kernel) revokeStep(e *Env) bool {
 			j.phase, j.cursor = rHolder, 0
 		}
 	case rHolder:
-		// Whoever holds the pages keeps authority over them: a page
-		// capability's range is one holder's run, or part of one.
-		if kind != caps.KindPage || k.findHolder(j.lo*mem.PageSize, &j.cursor) {
+		// Whoever holds the pages keeps authority over them: every
+		// environment holding any of them gets fresh root capabilities.
+		if kind != caps.KindPage || k.refreshHolders(j.lo, j.hi, &j.cursor) {
 			j.phase = rDone
 		}
 	case rDone:
-		fresh, err := k.auth.Mint(kind, j.lo, j.hi, j.rights)
-		if err != nil {
+		k.doneRevoking(e)
+		if e.finished() {
+			return true // it ended meanwhile: no one to give a result to
+		}
+		a0, a1 := uint64(0), uint64(abi.OK)
+		var fresh caps.Cap
+		if j.tainted {
+			// Some of the names changed hands while this ran: no
+			// fresh capability could name what the old one did.
+			a0 = 1
+		} else if c, err := k.auth.MintAt(kind, j.lo, j.hi, j.rights, j.stamp); err == nil {
+			fresh = c
+		} else {
 			k.printf("BUG: env %d: re-minting after revocation: %v\n", e.ID, err)
 		}
-		k.copyOut(e, j.out, fresh[:])
-		e.ctx.X[regA0], e.ctx.X[regA1] = 0, abi.OK
+		if !k.copyOut(e, j.out, fresh[:]) {
+			a1 = abi.ErrFault // the output page went away while the revocation ran
+		}
+		e.ctx.X[regA0], e.ctx.X[regA1] = a0, a1
 		return true
 	}
 	return false
 }
 
-// findHolder is one bounded step of looking, by env id from *cursor, for
-// the environment holding the frame at pa as RAM or spare; when it finds
-// it, it mints that environment's root capabilities for the frame's run
-// afresh. It reports whether the search is over.
-func (k *Kernel) findHolder(pa uint64, cursor *uint64) bool {
+// refreshHolders is one bounded step of looking, by env id from *cursor,
+// for every environment holding any of pages [lo, hi] as RAM or spare, and
+// minting its root capabilities for them afresh. It reports whether the
+// search is over.
+func (k *Kernel) refreshHolders(lo, hi uint64, cursor *uint64) bool {
 	for n := 0; n < scanIDs; n++ {
 		if *cursor++; *cursor > uint64(k.envs.high) {
 			return true
@@ -146,11 +188,11 @@ func (k *Kernel) findHolder(pa uint64, cursor *uint64) bool {
 			if !ok {
 				break
 			}
-			if pa >= r.PA && pa < r.PA+uint64(r.N)*mem.PageSize {
-				ppn := pa / mem.PageSize
-				k.markStale(o, caps.KindPage, ppn, ppn)
+			rlo := r.PA / mem.PageSize
+			if rlo <= hi && lo < rlo+uint64(r.N) {
+				k.markStale(o, caps.KindPage, lo, hi)
 				k.refreshRoots(o)
-				return true
+				break
 			}
 		}
 	}

@@ -97,7 +97,7 @@ func (k *Kernel) refreshRoots(e *Env) {
 	var want [maxRoots]rootSpec
 	n := k.rootSpecs(e, &want)
 	l := capsPage(k.phys, e.capList)
-	old := int(l.Roots)
+	old := min(int(l.Roots), maxRoots)
 	fresh := &k.rootBuf
 	for i := 0; i < n; i++ {
 		found := false
@@ -112,7 +112,7 @@ func (k *Kernel) refreshRoots(e *Env) {
 			fresh[i] = k.mint(want[i])
 		}
 	}
-	passed := int(l.N) - old
+	passed := max(0, min(int(l.N), abi.MaxCaps)-old)
 	copy(l.Caps[n:n+passed], l.Caps[old:old+passed])
 	for i := 0; i < n; i++ {
 		l.Caps[i] = fresh[i]
@@ -126,11 +126,13 @@ func (k *Kernel) refreshRoots(e *Env) {
 // markStale notes that names [lo, hi] of kind were revoked while e still
 // holds them, so that refreshRoots mints its roots for them afresh.
 func (k *Kernel) markStale(e *Env, kind caps.Kind, lo, hi uint64) {
-	if e.capList == 0 {
+	if e.capList == 0 || e.state == Building && e.job.phase < bRoots {
+		// Its list is not made yet (until bFixed the frame may still
+		// hold its parent's bytes); the build mints current roots.
 		return
 	}
 	l := capsPage(k.phys, e.capList)
-	for j := 0; j < int(l.Roots); j++ {
+	for j := 0; j < min(int(l.Roots), maxRoots); j++ {
 		c := caps.Cap(l.Caps[j])
 		clo, chi := c.Range()
 		if c.Kind() == kind && clo <= hi && lo <= chi {

@@ -12,11 +12,13 @@ import (
 // revoke or rebind a slot from whoever holds it now. The new holder gets a
 // fresh root capability in its list.
 
-// slotChanged notes that slot s changed hands.
-func (k *Kernel) slotChanged(s int) {
+// slotChanged notes that slot s changed hands (by's revocation, if by is
+// not nil, took it).
+func (k *Kernel) slotChanged(s int, by *Env) {
 	if _, err := k.auth.Epochs().Revoke(caps.KindSlot, uint64(s)); err != nil {
 		k.printf("BUG: slot %d: %v\n", s, err)
 	}
+	k.handOff(caps.KindSlot, uint64(s), uint64(s), by)
 }
 
 // sysSlotBind makes e the owner of slot s, which must be free or e's, on
@@ -43,7 +45,7 @@ func sysSlotBind(k *Kernel, e *Env) (uint64, uint64, outcome) {
 	case e.ID:
 	case abi.FreeSlot:
 		k.slots.AllocateAt(e.ID, int(s))
-		k.slotChanged(int(s))
+		k.slotChanged(int(s), nil)
 		k.refreshRoots(e)
 	default:
 		return uint64(o), abi.ErrExist, resume
@@ -64,7 +66,7 @@ func sysSlotRelease(k *Kernel, e *Env) (uint64, uint64, outcome) {
 		return 0, abi.ErrInval, resume
 	}
 	k.slots.ReleaseOne(e.ID, int(s))
-	k.slotChanged(int(s))
+	k.slotChanged(int(s), nil)
 	k.refreshRoots(e)
 	return 0, abi.OK, resume
 }

@@ -81,7 +81,7 @@ func sysSpawn(k *Kernel, e *Env) (uint64, uint64, outcome) {
 	}
 	// Nothing can fail from here on.
 	takeRun(&e.spare, run, lo*mem.PageSize, n)
-	c.parent, c.maySpawn = e, req.Flags&abi.SpawnMaySpawn != 0
+	c.parent, c.giver, c.maySpawn = e, e, req.Flags&abi.SpawnMaySpawn != 0
 	c.from.lo, c.from.n = lo, n
 	pages := req.Mem / mem.PageSize
 	c.ram = []mem.Run{{PA: lo * mem.PageSize, N: int(pages)}}
@@ -104,7 +104,7 @@ func sysSpawn(k *Kernel, e *Env) (uint64, uint64, outcome) {
 	} else {
 		k.slots.AllocateAt(c.ID, slot)
 	}
-	k.slotChanged(slot)
+	k.slotChanged(slot, nil)
 	c.job = job{kind: jobBuild, phase: bEpochs}
 	k.live++
 	k.refreshRoots(e)

@@ -24,6 +24,12 @@ func (k *Kernel) end(e *Env, status uint32, killed bool) {
 	}
 	e.status, e.killed = status, killed
 	e.state, e.stopped, e.wait = Dying, false, waitNone
+	if e.job.kind == jobRevoke {
+		// A revocation half done has taken capabilities from others
+		// and not yet given the holders fresh ones: it finishes first,
+		// in e's slots, then the teardown starts (work).
+		return
+	}
 	e.job = job{kind: jobTeardown, phase: tRecords}
 }
 
@@ -66,6 +72,7 @@ func (k *Kernel) teardownStep(e *Env) bool {
 		lo := run.PA / mem.PageSize
 		c := min(uint64(run.N)-j.cursor, stepEpochs)
 		k.auth.Epochs().RevokeRange(caps.KindPage, lo+j.cursor, lo+j.cursor+c-1)
+		k.handOff(caps.KindPage, lo+j.cursor, lo+j.cursor+c-1, nil)
 		if j.cursor += c; j.cursor == uint64(run.N) {
 			j.run, j.cursor = j.run+1, 0
 		}
@@ -131,6 +138,9 @@ func (k *Kernel) teardownStep(e *Env) bool {
 		}
 	case tFreeKernel:
 		n := fixedFrames + len(e.reserve)
+		if e.from.n != 0 {
+			n = 0 // a spawned environment's are a block tFree freed
+		}
 		for i := int(j.cursor); i < min(n, int(j.cursor)+stepFrames); i++ {
 			if pa := e.kernelFrame(i); pa != 0 {
 				k.frames.Free(pa)
@@ -147,8 +157,10 @@ func (k *Kernel) teardownStep(e *Env) bool {
 	return false
 }
 
-// holding returns e's i'th run of frames that capabilities name: its RAM
-// runs, then its spare runs.
+// holding returns e's i'th run of frames that capabilities may name: its
+// RAM runs, its spare runs, and for a spawned environment the block of its
+// kernel frames (they were its parent's spare frames: capabilities for
+// them existed until its build bumped their epochs).
 func (e *Env) holding(i int) (mem.Run, bool) {
 	if i < len(e.ram) {
 		return e.ram[i], true
@@ -156,15 +168,18 @@ func (e *Env) holding(i int) (mem.Run, bool) {
 	if i -= len(e.ram); i < len(e.spare) {
 		return e.spare[i], true
 	}
+	if i-len(e.spare) == 0 && e.from.n != 0 && e.startup != 0 {
+		return mem.Run{PA: e.startup, N: fixedFrames + len(e.reserve)}, true
+	}
 	return mem.Run{}, false
 }
 
 // heir returns the environment that inherits e's frames and children: the
 // nearest ancestor that is still running, or nil for the pool.
 func (e *Env) heir() *Env {
-	p := e.parent
+	p := e.giver
 	for p != nil && p.finished() {
-		p = p.parent
+		p = p.giver
 	}
 	return p
 }
@@ -219,33 +234,24 @@ func sortByAddress(l []mem.Run) {
 	}
 }
 
-// addRun adds r to a run list, merging it with runs it touches; it fails
-// if the list is full.
+// addRun adds r to a run list, coalescing runs that touch; it fails,
+// changing nothing, if the list would be longer than maxSpare.
 func addRun(list *[]mem.Run, r mem.Run) bool {
-	l := *list
-	for i := range l {
-		switch {
-		case l[i].PA+uint64(l[i].N)*mem.PageSize == r.PA:
-			l[i].N += r.N
-			// It may now touch the next one too.
-			for j := range l {
-				if j != i && l[i].PA+uint64(l[i].N)*mem.PageSize == l[j].PA {
-					l[i].N += l[j].N
-					*list = append(l[:j], l[j+1:]...)
-					break
-				}
-			}
-			return true
-		case r.PA+uint64(r.N)*mem.PageSize == l[i].PA:
-			l[i].PA, l[i].N = r.PA, l[i].N+r.N
-			return true
+	all := append(append(make([]mem.Run, 0, len(*list)+1), *list...), r)
+	sortByAddress(all)
+	out := all[:0]
+	for _, x := range all {
+		if n := len(out); n > 0 && out[n-1].PA+uint64(out[n-1].N)*mem.PageSize == x.PA {
+			out[n-1].N += x.N
+			continue
 		}
+		out = append(out, x)
 	}
-	if len(l) == maxSpare {
+	if len(out) > maxSpare {
 		return false
 	}
-	*list = append(l, r)
-	sortRuns(*list)
+	sortRuns(out)
+	*list = out
 	return true
 }
 
@@ -265,7 +271,7 @@ func (k *Kernel) finalStep(e *Env) bool {
 	j := &e.job
 	if j.cursor == 0 {
 		for _, s := range k.slots.Release(e.ID) {
-			k.slotChanged(s)
+			k.slotChanged(s, nil)
 		}
 	}
 	h := e.heir()
@@ -274,15 +280,22 @@ func (k *Kernel) finalStep(e *Env) bool {
 			break
 		}
 		c := k.envs.byID[j.cursor]
-		if c == nil || c.parent != e {
+		if c == nil || c == e {
 			continue
 		}
-		if c.state == Zombie {
-			k.freeID(c)
-			continue
+		if c.parent == e {
+			// No one is left to reap it: a finished child is forgotten
+			// now, a running one when it ends.
+			c.parent = nil
+			if c.state == Zombie {
+				k.freeID(c)
+				continue
+			}
+			k.updateStartup(c)
 		}
-		c.parent = h
-		k.updateStartup(c)
+		if c.giver == e {
+			c.giver = h
+		}
 	}
 	if j.cursor <= uint64(k.envs.high) {
 		return false
@@ -308,5 +321,6 @@ func (k *Kernel) freeID(e *Env) {
 	k.auth.Epochs().Revoke(caps.KindEnv, uint64(e.ID))
 	e.tree.envsLeft++
 	k.envs.put(e.ID)
+	k.handOff(caps.KindEnv, uint64(e.ID), uint64(e.ID), nil)
 	e.state = Dead
 }

@@ -34,11 +34,14 @@ type job struct {
 	cursor uint64 // position within the phase
 	run    int    // the run a phase that walks runs is in
 
-	// revoke: what, and where the fresh capability goes.
-	names  names
-	rights caps.Rights
-	lo, hi uint64
-	out    uint64
+	// revoke: what, and where the fresh capability goes; the epoch it
+	// is stamped with; whether some of the names changed hands meanwhile.
+	names   names
+	rights  caps.Rights
+	lo, hi  uint64
+	out     uint64
+	stamp   uint64
+	tainted bool
 }
 
 // Step sizes: each is the most one step does of its kind of work.
@@ -78,8 +81,13 @@ func (k *Kernel) work(e *Env) outcome {
 		if done {
 			kind := e.job.kind
 			e.job = job{}
-			if kind == jobTeardown {
+			switch {
+			case kind == jobTeardown:
 				return finished
+			case e.finished():
+				// It ended while its revocation ran; its teardown
+				// waited for the revocation to finish.
+				e.job = job{kind: jobTeardown, phase: tRecords}
 			}
 		}
 	}

@@ -89,11 +89,8 @@ type Startup struct {
 	// Parent is the id of the environment that spawned this one, 0 for a
 	// manifest environment (or once the parent has finished).
 	Parent uint32
-	// EnvsLeft is how many more environments this one's tree (its
-	// manifest ancestor and every descendant) may hold at once.
-	EnvsLeft uint32
-	_        uint32
-	Spare    [MaxSpare]Run
+	_      [2]uint32
+	Spare  [MaxSpare]Run
 }
 
 // StartupVersion is the layout version of Startup.
@@ -221,7 +218,7 @@ type SpawnRequest struct {
 
 // SpawnMaySpawn gives the child's env capability the spawn right (the
 // authority to create environments and to take free slots), drawing on
-// the caller's tree's env ids (Startup.EnvsLeft).
+// the caller's tree's env ids (the manifest's spawn=N).
 const SpawnMaySpawn = 1 << 0
 
 // MaxSlots is the capacity of the slot vector.
