@@ -151,7 +151,6 @@ func wx() int {
 // the longest each call took in the kernel.
 func storm() int {
 	hz := libos.Startup().TimebaseHz
-	timed := func(name string, f func() error) error { return f() }
 	big := make([]byte, abi.MaxWrite)
 	for i := range big {
 		big[i] = byte('a' + i%26)
@@ -161,22 +160,18 @@ func storm() int {
 	// of the most a call takes does not wait for room: its time is the
 	// kernel's.
 	sys.SleepUntil(sys.Time() + hz)
-	timed("write 4096", func() error { _, err := sys.Write(big); return err })
+	sys.Write(big)
 	var rnd [abi.MaxRandom]byte
 	for i := 0; i < 8; i++ {
-		timed("random 256", func() error { return sys.Random(rnd[:]) })
+		sys.Random(rnd[:])
 	}
 	var spare uint64
 	for _, r := range libos.Spare() {
 		spare += r.Pages
 	}
 	mem := (spare - abi.SpawnFrames(0, 0) - 600) * abi.PageSize &^ (2<<20 - 1)
-	var id uint32
-	var child caps.Cap
-	if err := timed("spawn", func() (err error) {
-		id, child, err = spawnAnywhere(libos.Child{Image: "testenv", Mem: mem, Arg: "worker 1"})
-		return err
-	}); err != nil {
+	id, child, err := spawnAnywhere(libos.Child{Image: "testenv", Mem: mem, Arg: "worker 1"})
+	if err != nil {
 		fmt.Println("storm: spawn:", err)
 		return 1
 	}
@@ -190,20 +185,19 @@ func storm() int {
 		for c.Depth() < caps.MaxRecords {
 			c = must(caps.Derive(c, caps.PageRead, lo+i, hi))
 		}
-		if err := timed("map, 4 derivations, uncached", func() error { return sys.Map(shareVA, ppn, abi.MapRead, &c) }); err != nil {
+		if err := sys.Map(shareVA, ppn, abi.MapRead, &c); err != nil {
 			fmt.Println("storm: map:", err)
 			return 1
 		}
-		timed("unmap", func() error { _, err := sys.Unmap(shareVA); return err })
+		sys.Unmap(shareVA)
 	}
 	whole := root
 	if _, err := sys.Revoke(&whole); err != nil {
 		fmt.Println("storm: revoke:", err)
 		return 1
 	}
-	var st uint64
-	timed("env status", func() (err error) { st, err = sys.EnvControl(abi.EnvStatus, &child); return err })
-	if err := timed("env destroy", func() error { _, err := sys.EnvControl(abi.EnvDestroy, &child); return err }); err != nil {
+	st, _ := sys.EnvControl(abi.EnvStatus, &child)
+	if _, err := sys.EnvControl(abi.EnvDestroy, &child); err != nil {
 		fmt.Println("storm: destroy:", err)
 		return 1
 	}
@@ -214,7 +208,7 @@ func storm() int {
 		fmt.Println("storm: the child's teardown never finished")
 		return 1
 	}
-	timed("env reap", func() error { _, err := sys.EnvControl(abi.EnvReap, &child); return err })
+	sys.EnvControl(abi.EnvReap, &child)
 	var after uint64
 	for _, r := range libos.Spare() {
 		after += r.Pages
