@@ -129,20 +129,9 @@ type Verified struct {
 // *RevokedError it returns belongs to the Authority and is overwritten by the
 // next Verify: inspect it (errors.As) before verifying again, or copy it.
 func (a *Authority) Verify(raw []byte, need Need) (Verified, error) {
-	// Check and use a private copy, so that nothing can change the bytes
-	// between the check and the use.
 	var c Cap
-	in := raw
-	if len(raw) == Size {
-		c = Cap(raw)
-		in = c[:]
-	}
-	if fe, ok := check(in); !ok {
-		a.fault = fe
-		return Verified{}, &a.fault
-	}
-	if !a.genuine(&c) {
-		return Verified{}, ErrForged
+	if err := a.authentic(raw, &c); err != nil {
+		return Verified{}, err
 	}
 	r, lo, hi, ok := c.Effective()
 	switch {
@@ -174,17 +163,8 @@ func (a *Authority) Verify(raw []byte, need Need) (Verified, error) {
 // Like Verify, it does not allocate.
 func (a *Authority) Authenticate(raw []byte) (Verified, error) {
 	var c Cap
-	in := raw
-	if len(raw) == Size {
-		c = Cap(raw)
-		in = c[:]
-	}
-	if fe, ok := check(in); !ok {
-		a.fault = fe
-		return Verified{}, &a.fault
-	}
-	if !a.genuine(&c) {
-		return Verified{}, ErrForged
+	if err := a.authentic(raw, &c); err != nil {
+		return Verified{}, err
 	}
 	r, lo, hi, ok := c.Effective()
 	if !ok {
@@ -193,4 +173,23 @@ func (a *Authority) Authenticate(raw []byte) (Verified, error) {
 		return Verified{}, ErrRange
 	}
 	return Verified{Kind: c.Kind(), Rights: r, Lo: lo, Hi: hi, Epoch: c.Epoch(), Depth: c.Depth()}, nil
+}
+
+// authentic checks raw's format and MAC chain and leaves a private copy of
+// it in c, so that nothing can change the bytes between the check and the
+// use.
+func (a *Authority) authentic(raw []byte, c *Cap) error {
+	in := raw
+	if len(raw) == Size {
+		*c = Cap(raw)
+		in = c[:]
+	}
+	if fe, ok := check(in); !ok {
+		a.fault = fe
+		return &a.fault
+	}
+	if !a.genuine(c) {
+		return ErrForged
+	}
+	return nil
 }

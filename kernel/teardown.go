@@ -64,17 +64,11 @@ func (k *Kernel) teardownStep(e *Env) bool {
 		e.nbinds = 0
 		j.phase, j.run, j.cursor = tEpochs, 0, 0
 	case tEpochs:
-		run, ok := e.holding(j.run)
-		if !ok {
+		if e.chunk(stepEpochs, func(lo, n uint64) {
+			k.auth.Epochs().RevokeRange(caps.KindPage, lo, lo+n-1)
+			k.handOff(caps.KindPage, lo, lo+n-1, nil)
+		}) {
 			j.phase, j.cursor = tUndo, 0
-			return false
-		}
-		lo := run.PA / mem.PageSize
-		c := min(uint64(run.N)-j.cursor, stepEpochs)
-		k.auth.Epochs().RevokeRange(caps.KindPage, lo+j.cursor, lo+j.cursor+c-1)
-		k.handOff(caps.KindPage, lo+j.cursor, lo+j.cursor+c-1, nil)
-		if j.cursor += c; j.cursor == uint64(run.N) {
-			j.run, j.cursor = j.run+1, 0
 		}
 	case tUndo:
 		s := names{kind: caps.KindPage}
@@ -107,34 +101,24 @@ func (k *Kernel) teardownStep(e *Env) bool {
 			j.phase, j.run, j.cursor = tReset, 0, 0
 		}
 	case tReset:
-		run, ok := e.holding(j.run)
-		if !ok {
+		if e.chunk(stepFrames, func(lo, n uint64) {
+			for p := lo; p < lo+n; p++ {
+				k.frames.ResetMappings(p * mem.PageSize)
+			}
+		}) {
 			j.phase = tHeir
-			return false
-		}
-		c := min(uint64(run.N)-j.cursor, stepFrames)
-		for i := j.cursor; i < j.cursor+c; i++ {
-			k.frames.ResetMappings(run.PA + i*mem.PageSize)
-		}
-		if j.cursor += c; j.cursor == uint64(run.N) {
-			j.run, j.cursor = j.run+1, 0
 		}
 	case tHeir:
 		k.passOn(e)
 		j.phase, j.run, j.cursor = tFree, 0, 0
 	case tFree:
 		// What passOn left in e's lists goes to the pool.
-		run, ok := e.holding(j.run)
-		if !ok {
+		if e.chunk(stepFrames, func(lo, n uint64) {
+			for p := lo; p < lo+n; p++ {
+				k.frames.Free(p * mem.PageSize)
+			}
+		}) {
 			j.phase, j.cursor = tFreeKernel, 0
-			return false
-		}
-		c := min(uint64(run.N)-j.cursor, stepFrames)
-		for i := j.cursor; i < j.cursor+c; i++ {
-			k.frames.Free(run.PA + i*mem.PageSize)
-		}
-		if j.cursor += c; j.cursor == uint64(run.N) {
-			j.run, j.cursor = j.run+1, 0
 		}
 	case tFreeKernel:
 		n := fixedFrames + len(e.reserve)
@@ -153,6 +137,25 @@ func (k *Kernel) teardownStep(e *Env) bool {
 		}
 	case tSlots:
 		return k.finalStep(e)
+	}
+	return false
+}
+
+// chunk walks e's holdings (holding) a piece of at most max pages a call,
+// from the position in e.job, giving each piece to do as a first page
+// number and a count, and reports whether the walk is over (then the
+// position is back at the start).
+func (e *Env) chunk(max uint64, do func(lo, n uint64)) bool {
+	j := &e.job
+	run, ok := e.holding(j.run)
+	if !ok {
+		j.run, j.cursor = 0, 0
+		return true
+	}
+	c := min(uint64(run.N)-j.cursor, max)
+	do(run.PA/mem.PageSize+j.cursor, c)
+	if j.cursor += c; j.cursor == uint64(run.N) {
+		j.run, j.cursor = j.run+1, 0
 	}
 	return false
 }
