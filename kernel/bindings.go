@@ -81,7 +81,7 @@ func (k *Kernel) undo(holder *Env, i int, lost bool) {
 type names struct {
 	kind caps.Kind
 	n    int
-	r    [abi.MaxRuns + maxSpare]mem.Run // as page numbers: PA is the first name, N the count
+	r    [abi.MaxRuns + maxSpare + 1]mem.Run // as page numbers: PA is the first name, N the count
 }
 
 func (s *names) add(lo, count uint64) {

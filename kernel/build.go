@@ -38,8 +38,11 @@ const envFrame mem.Owner = 1
 var errNoImage = errors.New("no such image")
 
 // maxSpare bounds the runs of spare frames an environment holds; the first
-// abi.MaxSpare are listed in its start-up block and capability list.
-const maxSpare = 16
+// abi.MaxSpare (the longest) are listed in its start-up block and
+// capability list. Every live environment holds a slot, so a spare list is
+// split by at most one run per live descendant: with this bound, frames
+// coming back from a child always fit.
+const maxSpare = abi.MaxSpare + abi.MaxSlots
 
 // maxSegments bounds the loadable segments of an image.
 const maxSegments = 16

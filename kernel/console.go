@@ -19,8 +19,10 @@ import (
 // one writer is ended before another writer starts, and an environment's
 // control bytes are shown, not obeyed ("\x1b", "\r"), so every console
 // line has one author and only the kernel writes lines that begin
-// "exo: ". Bytes that are not UTF-8, and the C1 control characters
-// U+0080..U+009F, are shown the same way; the rest of UTF-8 passes.
+// "exo: ". Bytes that are not UTF-8, the C1 control characters
+// U+0080..U+009F, the line and paragraph separators U+2028 and U+2029 and
+// the bidi controls (U+200E, U+200F, U+202A..U+202E, U+2066..U+2069) are
+// shown the same way; the rest of UTF-8 passes.
 //
 // When the buffer is full, an environment's write waits inside the call
 // (its ecall runs again when there is room) and a short one returns the
@@ -155,7 +157,11 @@ func (c *console) writeEnv(e *Env, p []byte) int {
 			switch {
 			case r == utf8.RuneError && size <= 1:
 				out = hexEscape(tmp[:0], 'x', uint32(b))
-			case r >= 0x80 && r <= 0x9f:
+			case r >= 0x80 && r <= 0x9f, r == 0x2028, r == 0x2029,
+				r >= 0x200e && r <= 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+				// C1 controls, the line and paragraph separators
+				// (line breaks to many readers), and the bidi
+				// controls (which reorder what follows).
 				out, n = hexEscape(tmp[:0], 'u', uint32(r)), size
 			default:
 				out, n = p[done:done+size], size

@@ -179,6 +179,9 @@ func (u *uenv) trap() {
 // on the ecall: the caller waited) is made again, as the hart would.
 func (u *uenv) ecall(n uint64, args ...uint64) (uint64, uint64) {
 	u.ctx.X[hart.RegA7] = n
+	for i := 0; i < 6; i++ {
+		u.ctx.X[hart.RegA0+i] = 0 // as libos's stubs do: no stale arguments
+	}
 	for i, a := range args {
 		u.ctx.X[hart.RegA0+i] = a
 	}

@@ -403,7 +403,10 @@ func (k *Kernel) pick(why outcome) *Env {
 // whose device delivered become runnable here.
 func (k *Kernel) ready(e *Env, now uint64) bool {
 	switch {
-	case e.stopped && e.state < Dying:
+	case e.stopped && e.state < Dying && e.job.kind == jobNone:
+		// Stopped, it runs none of its own code; a job it has (a
+		// revocation half done, its build) still gets its slots: the
+		// holders of what it revoked are owed fresh roots.
 		return false
 	case e.state == Sleeping && now >= e.wake:
 		e.state = Runnable

@@ -490,3 +490,295 @@ func TestAddRunCoalesces(t *testing.T) {
 	require.True(t, addRun(&l, mem.Run{PA: 10 * P, N: 10}))
 	require.Equal(t, []mem.Run{{PA: 0, N: 30}}, l)
 }
+func TestStoppedRevokerStillFinishes(t *testing.T) {
+	var ppn uint64
+	var ownerMap, ownerRevoke [2]uint64
+	var sawPhase uint8
+	var destroy [2]uint64
+	stopped := false
+	h := newHarness(t, map[string]program{
+		"parent": func(u *uenv) {
+			ppn = u.ramPPN(abi.RAMStart + 0x100000)
+			rv := mustDerive(t, u.capOf(caps.KindPage), caps.PageRead|caps.PageRevoke, ppn, ppn)
+			r := u.spawnReq("a", 2<<20, 4, "")
+			extra := abi.SpawnFrames(2<<20, 0)
+			r.FirstPage -= extra
+			r.Pages += extra
+			r.Flags = abi.SpawnMaySpawn
+			r.NCaps = 1
+			r.Caps[0] = rv
+			_, e, aCap := u.spawnWith(r)
+			require.Equal(t, uint64(abi.OK), e)
+			for !stopped {
+				u.ecall(abi.SysSleep, u.h.p.now+500_000)
+			}
+			// Let plenty of slots pass: the revocation is still half done.
+			for i := 0; i < 20; i++ {
+				u.ecall(abi.SysSleep, u.h.p.now+200_000)
+			}
+			root := u.capFor(caps.KindPage, ppn)
+			ownerMap[0], ownerMap[1] = u.mapPage(mapVA, ppn, abi.MapRead, root)
+			u.store(capScratch, root[:])
+			ownerRevoke = u.ecall2(abi.SysRevoke, capScratch, outScratch)
+			// Let the machine finish: destroying a lets its revocation end.
+			u.store(capScratch, aCap[:])
+			destroy = u.ecall2(abi.SysEnvControl, abi.EnvDestroy, capScratch, 0)
+			u.ecall(abi.SysExit, 0)
+		},
+		"a": func(u *uenv) {
+			list := u.capList()
+			rv := list[len(list)-1]
+			_, e := u.spawn("k", 2<<20, 5, "", u.capOf(caps.KindEnv))
+			require.Equal(t, uint64(abi.OK), e)
+			for u.h.k.Env(3).State() != Runnable {
+				u.ecall(abi.SysYield)
+			}
+			for u.h.k.slots.Current() != 4 || u.h.k.slots.Running() != 4 {
+				u.ecall(abi.SysYield)
+			}
+			u.spinTo(1500)
+			u.store(capScratch, rv[:])
+			u.ecall(abi.SysRevoke, capScratch, outScratch)
+			u.ecall(abi.SysExit, 0)
+		},
+		"k": func(u *uenv) {
+			list := u.capList()
+			aCap := list[len(list)-1]
+			for {
+				a := u.h.k.Env(2)
+				if a.job.kind == jobRevoke && a.job.phase > rEpochs && a.job.phase < rDone {
+					sawPhase = a.job.phase
+					u.store(capScratch, aCap[:])
+					_, e := u.ecall(abi.SysEnvControl, abi.EnvStop, capScratch, 0)
+					require.Equal(t, uint64(abi.OK), e)
+					stopped = true
+					break
+				}
+				if a.State() >= Dying {
+					break
+				}
+				u.ecall(abi.SysYield)
+			}
+			u.ecall(abi.SysExit, 0)
+		},
+	}, "exo-manifest v1\nslots 8\nenv parent mem=2M spare=6M spawn=yes\n")
+	h.p.workTick = 1000
+	h.run()
+	t.Logf("destroy: %v", destroy)
+	require.NotZero(t, sawPhase, "did not hit the window")
+	t.Logf("a stopped in revoke phase %d; owner maps its page: %v; owner revokes: %v", sawPhase, ownerMap, ownerRevoke)
+	require.Equal(t, uint64(abi.OK), ownerMap[1], "the owner lost authority over its own page while the revoker is stopped")
+	require.Equal(t, uint64(abi.OK), ownerRevoke[1], "the owner cannot revoke its own page while the revoker is stopped")
+}
+
+// R2: a page revocation longer than stepEpochs bumps its names over
+// several steps but stamps its fresh capability with the epoch of its last
+// step. An owner's revocation of some of those names that lands between the
+// revoker's bump of them and its last step is undone by the revoker's fresh
+// capability: the revoker ends with a current read/write capability for
+// pages the owner revoked from it. (The taint only covers hand-overs, not
+// concurrent revocations.)
+func TestLongRevokeDoesNotUndoAConcurrentOne(t *testing.T) {
+	var shared, fresh caps.Cap
+	var lo uint64
+	var ownerRevoked bool
+	var rRevoke, rMapAfter, ownerRev [2]uint64
+	h := newHarness(t, map[string]program{
+		"o": func(u *uenv) {
+			_, e := u.spawn("r", 2<<20, 4, "")
+			require.Equal(t, uint64(abi.OK), e)
+			st := u.startup()
+			lo = st.Spare[0].PA >> 12
+			root := u.capFor(caps.KindPage, lo)
+			shared = mustDerive(t, root, caps.PageRead|caps.PageWrite|caps.PageRevoke, lo, lo+8191)
+			for {
+				r := u.h.k.Env(2)
+				if r.job.kind == jobRevoke && r.job.phase == rEpochs && r.job.cursor > lo {
+					break // r has bumped [lo, lo+4096) and been preempted
+				}
+				u.spin(2000)
+			}
+			// The owner takes [lo+4096, lo+8191] back from r.
+			part := mustDerive(t, root, rootPage, lo+4096, lo+8191)
+			u.store(capScratch, part[:])
+			ownerRev = u.ecall2(abi.SysRevoke, capScratch, outScratch, 0)
+			ownerRevoked = true
+			for u.h.k.Env(2).State() != Zombie {
+				u.spin(2000)
+			}
+			u.ecall(abi.SysExit, 0)
+		},
+		"r": func(u *uenv) {
+			for shared == (caps.Cap{}) {
+				u.spin(2000)
+			}
+			for u.h.k.slots.Current() != 4 || u.h.k.slots.Running() != 4 {
+				u.spin(2000)
+			}
+			u.spinTo(1500)
+			u.store(capScratch, shared[:])
+			rRevoke = u.ecall2(abi.SysRevoke, capScratch, outScratch, 0)
+			fresh = caps.Cap(u.load(outScratch, caps.Size))
+			require.True(t, ownerRevoked, "the owner's revocation ran inside r's")
+			rMapAfter[0], rMapAfter[1] = u.mapPage(mapVA, lo+5000, abi.MapRead|abi.MapWrite, fresh)
+			if rMapAfter[1] == abi.OK {
+				u.store(mapVA, []byte("still writing the owner's page"))
+			}
+			u.ecall(abi.SysExit, 0)
+		},
+	}, "exo-manifest v1\nslots 8\nenv o mem=2M spare=48M spawn=yes\n")
+	h.p.workTick = 1000
+	h.run()
+	t.Logf("owner's revoke %v; r's revoke %v; r maps page %#x (revoked by the owner) RW with its fresh cap: %v", ownerRev, rRevoke, lo+5000, rMapAfter)
+	require.Equal(t, uint64(abi.OK), ownerRev[1])
+	require.Equal(t, uint64(abi.OK), rRevoke[1])
+	require.NotEqual(t, uint64(abi.OK), rMapAfter[1], "r holds a current capability for pages its owner revoked from it")
+}
+
+// R3: a child can make its parent lose the frames it gave for good. A
+// spawned environment's frames come back to its heir as one run per piece
+// its own children cut out of it (up to 1 + maxSpare); passOn keeps what
+// does not fit the heir's maxSpare list "for the pool", and the pool is
+// never drawn from after boot. Here C takes its first grandchild from the
+// start of its spare run and 15 more from the middle, so it comes back as
+// 17 runs: the last one goes to the pool, and the parent ends with fewer
+// spare frames than it started with though every descendant is gone.
+func TestEveryFrameGivenComesBack(t *testing.T) {
+	var before, after uint64
+	var spawned int
+	spareTotal := func(e *Env) (n uint64) {
+		for _, r := range e.spare {
+			n += uint64(r.N)
+		}
+		return n
+	}
+	h := newHarness(t, map[string]program{
+		"p": func(u *uenv) {
+			me := u.h.k.Env(1)
+			before = spareTotal(me)
+			const per = 296 // SpawnFrames(1M, 0)
+			r := u.spawnReq("c", 2<<20, 4, "")
+			extra := uint64(16*per + 16*20)
+			r.FirstPage -= extra
+			r.Pages += extra
+			r.Flags = abi.SpawnMaySpawn
+			_, e, _ := u.spawnWith(r)
+			require.Equal(t, uint64(abi.OK), e)
+			for {
+				done := true
+				for _, x := range u.h.k.envs.byID {
+					if x != nil && x != me && x.state != Dead && x.state != Zombie {
+						done = false
+					}
+				}
+				if done {
+					break
+				}
+				u.ecall(abi.SysSleep, u.h.p.now+100_000, 0, 0, 0)
+			}
+			after = spareTotal(me)
+			u.ecall(abi.SysExit, 0)
+		},
+		"c": func(u *uenv) {
+			for i := 0; i < 16; i++ {
+				st := u.startup()
+				run := st.Spare[0]
+				r := u.spawnReq("g", 1<<20, uint32(5+i), "")
+				r.FirstPage = run.PA>>12 + 10
+				if i == 0 {
+					r.FirstPage = run.PA >> 12 // from the start: no piece before it
+				}
+				r.MemCap = u.capFor(caps.KindPage, run.PA>>12)
+				if _, e, _ := u.spawnWith(r); e == abi.OK {
+					spawned++
+				} else {
+					t.Logf("grandchild %d: error %d", i, e)
+				}
+			}
+			u.ecall(abi.SysExit, 0)
+		},
+		"g": func(u *uenv) {
+			for !u.h.gone(2) && u.h.k.Env(2).State() != Zombie {
+				u.ecall(abi.SysSleep, u.h.p.now+100_000, 0, 0, 0)
+			}
+			u.ecall(abi.SysExit, 0)
+		},
+	}, "exo-manifest v1\nslots 24\nenv p mem=2M spare=24M spawn=40\n")
+	h.run()
+	t.Logf("c spawned %d grandchildren; p's spare frames before %d, after everyone ended %d; free pool %d", spawned, before, after, h.k.frames.FreeCount())
+	require.Equal(t, 16, spawned)
+	require.Equal(t, before, after, "frames the parent gave did not come back to it")
+}
+
+// stuckPlat ends a run that idles forever with environments still live.
+type stuckPlat struct {
+	*plat
+	idles int
+}
+
+func (s *stuckPlat) Idle() {
+	if s.idles++; s.idles > 10_000 {
+		panic("the kernel idles forever with environments live")
+	}
+	s.plat.Idle()
+}
+
+// R4: finalStep releases the ending environment's slots in its first step,
+// then scans env ids scanIDs a step. Once more than scanIDs ids have ever
+// been in use (zombies hold ids, not slots: 300 unreaped children are
+// enough), the scan takes a second step; if the slot ends between the two,
+// the environment owns no slot and is never picked again: it stays Dying
+// forever, its remaining zombie children are never freed, its parent can
+// never reap it, and k.live never reaches 0 (the machine never finishes).
+func TestFinalStepKeepsItsSlotsToTheEnd(t *testing.T) {
+	var spawned int
+	h := newHarnessWith(t, map[string]program{
+		"p": func(u *uenv) {
+			for i := 0; i < 300; i++ {
+				id, e := u.spawn("z", 0x15000, 1, "")
+				if e != abi.OK {
+					t.Logf("spawn %d: error %d", i, e)
+					break
+				}
+				spawned++
+				for u.h.k.Env(uint32(id)).State() != Zombie {
+					u.ecall(abi.SysSleep, u.h.p.now+1000, 0, 0, 0)
+				}
+			}
+			// One step of kernel work a slot from here on.
+			u.h.p.workTick = 50_001
+			u.ecall(abi.SysExit, 0)
+		},
+		"z": exitWith(0),
+	}, "exo-manifest v1\nslots 8\nenv p mem=2M spare=1M spawn=300\n", func(c *Config) {
+		c.Platform = &stuckPlat{plat: c.Platform.(*plat)}
+	})
+	_, perr := h.runCatch()
+	p := h.k.envs.byID[1]
+	t.Logf("spawned %d; high id %d; panic: %v", spawned, h.k.envs.high, perr)
+	if p != nil {
+		t.Logf("p: state %v, job %d phase %d cursor %d, slots held %d; live %d", p.state, p.job.kind, p.job.phase, p.job.cursor, h.k.slots.Count(1), h.k.live)
+	}
+	require.Equal(t, 300, spawned)
+	require.Nil(t, perr)
+	require.Zero(t, h.k.live, "an ending environment was left without a slot to finish in")
+}
+
+// R5: U+2028 LINE SEPARATOR and U+2029 PARAGRAPH SEPARATOR pass the
+// console filter as plain UTF-8. Readers that split lines on them (Python's
+// str.splitlines, JavaScript, many log viewers) then see an environment's
+// line that begins "exo: ". U+0085 (NEL), the C1 line break, is escaped;
+// these two are not.
+func TestConsoleShowsLineSeparatorsAndBidiControls(t *testing.T) {
+	h := newHarness(t, map[string]program{"a": func(u *uenv) {
+		u.write("x\u2028exo: env 1 (a) exited with status 0\u2029exo: all environments finished\n")
+		u.ecall(abi.SysExit, 0)
+	}}, "exo-manifest v1\nenv a mem=2M\n")
+	h.run()
+	require.NotContains(t, h.console(), "\u2028", "an environment wrote a line separator to the console")
+	require.NotContains(t, h.console(), "\u2029", "an environment wrote a paragraph separator to the console")
+}
+
+// stress: a randomised storm of colluding hostile environments. All
+// capabilities any of them learns go into one shared pool (as if passed
+// through shared memory).

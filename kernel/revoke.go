@@ -55,10 +55,11 @@ func sysRevoke(k *Kernel, e *Env) (uint64, uint64, outcome) {
 }
 
 // handOff notes that names [lo, hi] of kind changed hands (a frame given
-// or taken back, a slot rebound, an env id freed): a revocation of any of
-// them still running, other than by's own, must not hand its caller a
-// fresh capability for them, since they are no longer what its capability
-// named.
+// or taken back, a slot rebound, an env id freed) or were revoked: a
+// revocation of any of them still running, other than by's own, must not
+// hand its caller a fresh capability for them. Its stamp would come after
+// this change, so its capability would outlive it: name what no longer is
+// what the old capability named, or undo another's revocation.
 func (k *Kernel) handOff(kind caps.Kind, lo, hi uint64, by *Env) {
 	for _, r := range k.revoking {
 		if r != by && r.job.names.kind == kind && r.job.lo <= hi && lo <= r.job.hi {
@@ -110,6 +111,7 @@ func (k *Kernel) revokeStep(e *Env) bool {
 				}
 			}
 			k.auth.Epochs().Revoke(caps.KindSlot, uint64(s))
+			k.handOff(caps.KindSlot, uint64(s), uint64(s), e)
 			if o := k.slots.Owner(s); o != abi.FreeSlot {
 				k.markStale(k.envs.get(o), caps.KindSlot, uint64(s), uint64(s))
 				k.refreshRoots(k.envs.get(o))
@@ -118,6 +120,7 @@ func (k *Kernel) revokeStep(e *Env) bool {
 		case caps.KindEnv:
 			id := j.cursor
 			k.auth.Epochs().Revoke(caps.KindEnv, id)
+			k.handOff(caps.KindEnv, id, id, e)
 			if o := k.envs.get(uint32(id)); o != nil {
 				k.markStale(o, caps.KindEnv, id, id)
 				k.refreshRoots(o)
@@ -126,6 +129,9 @@ func (k *Kernel) revokeStep(e *Env) bool {
 		default:
 			c := min(j.hi-j.cursor+1, stepEpochs)
 			k.auth.Epochs().RevokeRange(kind, j.cursor, j.cursor+c-1)
+			// Another revocation of these names still running must not
+			// stamp a fresh capability after this bump.
+			k.handOff(kind, j.cursor, j.cursor+c-1, e)
 			j.cursor += c
 		}
 		if j.cursor > j.hi {

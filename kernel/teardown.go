@@ -210,19 +210,7 @@ func (k *Kernel) passOn(e *Env) {
 	n := copy(all[:], e.ram)
 	n += copy(all[n:], e.spare)
 	all[n] = mem.Run{PA: e.startup, N: fixedFrames + len(e.reserve)}
-	n++
-	runs := all[:n]
-	sortByAddress(runs)
-	var left []mem.Run
-	for i := 0; i < len(runs); {
-		r := runs[i]
-		for i++; i < len(runs) && runs[i].PA == r.PA+uint64(r.N)*mem.PageSize; i++ {
-			r.N += runs[i].N
-		}
-		if !addRun(&h.spare, r) {
-			left = append(left, r)
-		}
-	}
+	left := mergeRuns(&h.spare, all[:n+1])
 	e.ram, e.spare = nil, left
 	e.startup, e.capList, e.records, e.reserve = 0, 0, 0, nil
 	k.refreshRoots(h)
@@ -237,10 +225,13 @@ func sortByAddress(l []mem.Run) {
 	}
 }
 
-// addRun adds r to a run list, coalescing runs that touch; it fails,
-// changing nothing, if the list would be longer than maxSpare.
-func addRun(list *[]mem.Run, r mem.Run) bool {
-	all := append(append(make([]mem.Run, 0, len(*list)+1), *list...), r)
+// mergeRuns adds runs to a spare list in one pass: all sorted by address,
+// touching runs coalesced, the longest maxSpare kept (longest first) and
+// the rest returned. An environment's spare frames are split by at most
+// one run per live descendant, and each holds a slot, so with maxSpare at
+// abi.MaxSpare + abi.MaxSlots what comes back always fits.
+func mergeRuns(list *[]mem.Run, runs []mem.Run) (left []mem.Run) {
+	all := append(append(make([]mem.Run, 0, len(*list)+len(runs)), *list...), runs...)
 	sortByAddress(all)
 	out := all[:0]
 	for _, x := range all {
@@ -250,11 +241,23 @@ func addRun(list *[]mem.Run, r mem.Run) bool {
 		}
 		out = append(out, x)
 	}
+	sortRuns(out)
 	if len(out) > maxSpare {
+		left = append(left, out[maxSpare:]...)
+		out = out[:maxSpare]
+	}
+	*list = out
+	return left
+}
+
+// addRun adds one run to a spare list (mergeRuns); it fails, changing
+// nothing, if the list would be too long.
+func addRun(list *[]mem.Run, r mem.Run) bool {
+	l := append([]mem.Run(nil), *list...)
+	if len(mergeRuns(&l, []mem.Run{r})) > 0 {
 		return false
 	}
-	sortRuns(out)
-	*list = out
+	*list = l
 	return true
 }
 
@@ -272,11 +275,6 @@ func sortRuns(l []mem.Run) {
 // it: a Zombie for its parent to reap, or gone.
 func (k *Kernel) finalStep(e *Env) bool {
 	j := &e.job
-	if j.cursor == 0 {
-		for _, s := range k.slots.Release(e.ID) {
-			k.slotChanged(s, nil)
-		}
-	}
 	h := e.heir()
 	for n := 0; n < scanIDs; n++ {
 		if j.cursor++; j.cursor > uint64(k.envs.high) {
@@ -302,6 +300,10 @@ func (k *Kernel) finalStep(e *Env) bool {
 	}
 	if j.cursor <= uint64(k.envs.high) {
 		return false
+	}
+	// Its slots go last: without one it would never run again.
+	for _, s := range k.slots.Release(e.ID) {
+		k.slotChanged(s, nil)
 	}
 	k.live--
 	if k.cur == e {
