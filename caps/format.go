@@ -166,8 +166,11 @@ func (c *Cap) Epoch() uint64 { return binary.LittleEndian.Uint64(c[offEpoch:]) }
 func (c *Cap) Depth() int { return int(c[offCount]) }
 
 // Record returns derivation record i (0-based, i < Depth): the rights mask
-// and the range it narrows to.
+// and the range it narrows to; zeros for an i beyond the room for records.
 func (c *Cap) Record(i int) (mask Rights, lo, hi uint64) {
+	if i < 0 || i >= MaxRecords {
+		return 0, 0, 0
+	}
 	rec := c[offRecords+i*recordSize:]
 	le := binary.LittleEndian
 	return Rights(le.Uint32(rec[recMask:])), le.Uint64(rec[recLo:]), le.Uint64(rec[recHi:])
@@ -177,10 +180,16 @@ func (c *Cap) Record(i int) (mask Rights, lo, hi uint64) {
 // is applied: the minted rights and range intersected with each record's
 // mask and range. Intersection, not replacement, is what makes amplification
 // impossible even for a record crafted by hand (docs/CAPABILITIES.md). ok is
-// false if the intersection of the ranges is empty.
+// false if the intersection of the ranges is empty, or if the bytes claim
+// more records than a capability has room for (they are not a capability:
+// Parse and Verify refuse them; Effective only reads, and must not fault on
+// bytes anyone could have written).
 func (c *Cap) Effective() (r Rights, lo, hi uint64, ok bool) {
 	r = c.Rights()
 	lo, hi = c.Range()
+	if c.Depth() > MaxRecords {
+		return 0, lo, hi, false
+	}
 	for i := range c.Depth() {
 		m, l, h := c.Record(i)
 		r &= m
