@@ -39,6 +39,7 @@ var budgets = map[string]int{
 	"caps/FuzzDeriveChain":      40000,
 	"kernel/elf/FuzzParse":      80000,
 	"kernel/manifest/FuzzParse": 80000,
+	"kernel/FuzzSystemCalls":    1000, // a whole kernel run an input
 }
 
 // defaultBudget is the count for a target budgets does not name.
@@ -57,6 +58,14 @@ func main() {
 		os.Exit(1)
 	}
 	targets := parseList(out)
+	for _, t := range targets {
+		if _, ok := budgets[t.key()]; !ok && *fuzztime == "" {
+			// A target without a budget would get the default, which
+			// may be minutes for a slow one: say so rather than guess.
+			fmt.Fprintf(os.Stderr, "fuzzall: %s has no execution budget in tools/fuzzall/main.go; add one sized for about 10 s\n", t.key())
+			os.Exit(1)
+		}
+	}
 	failed, inconclusive := 0, 0
 	for _, t := range targets {
 		budget := *fuzztime
@@ -87,8 +96,11 @@ func main() {
 
 type target struct{ pkg, name string }
 
+// key names the target as budgets does.
+func (t target) key() string { return strings.TrimPrefix(t.pkg, module) + "/" + t.name }
+
 func (t target) budget() int {
-	if n, ok := budgets[strings.TrimPrefix(t.pkg, module)+"/"+t.name]; ok {
+	if n, ok := budgets[t.key()]; ok {
 		return n
 	}
 	return defaultBudget
