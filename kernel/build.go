@@ -47,10 +47,6 @@ const maxSpare = abi.MaxSpare + abi.MaxSlots
 // maxSegments bounds the loadable segments of an image.
 const maxSegments = 16
 
-// fixedFrames are the frames every environment is charged beside RAM and
-// page tables: its start-up block, capability list and binding records.
-const fixedFrames = abi.FixedFrames
-
 // newEnv checks an image and the sizes and returns the environment to
 // build, with an id from tree; it takes nothing else yet.
 func (k *Kernel) newEnv(image string, memSize uint64, arg string, t *tree) (*Env, error) {
@@ -94,7 +90,7 @@ func (k *Kernel) createFromPool(m manifest.Env) (_ *Env, err error) {
 	}()
 	pages := m.Mem / mem.PageSize
 	spare := m.Spare / mem.PageSize
-	need := pages + spare + fixedFrames + abi.TableFrames(m.Mem)
+	need := pages + spare + abi.FixedFrames + abi.TableFrames(m.Mem)
 	if uint64(k.frames.FreeCount()) < need {
 		return nil, fmt.Errorf("env %s: needs %d frames, %d free: %w", m.Image, need, k.frames.FreeCount(), mem.ErrNoMemory)
 	}
@@ -106,7 +102,7 @@ func (k *Kernel) createFromPool(m manifest.Env) (_ *Env, err error) {
 			return nil, fmt.Errorf("env %s: spare frames: %w", m.Image, err)
 		}
 	}
-	kf := make([]uint64, 0, fixedFrames+abi.TableFrames(m.Mem))
+	kf := make([]uint64, 0, abi.FixedFrames+abi.TableFrames(m.Mem))
 	for range cap(kf) {
 		pa, err := k.frames.Alloc(mem.Kernel)
 		if err != nil {
@@ -114,7 +110,7 @@ func (k *Kernel) createFromPool(m manifest.Env) (_ *Env, err error) {
 		}
 		kf = append(kf, pa)
 	}
-	e.startup, e.capList, e.records, e.reserve = kf[0], kf[1], kf[2], kf[fixedFrames:]
+	e.startup, e.capList, e.records, e.reserve = kf[0], kf[1], kf[2], kf[abi.FixedFrames:]
 	if _, err := k.slots.Allocate(e.ID, m.Slots); err != nil {
 		return nil, fmt.Errorf("env %s: %w", m.Image, err)
 	}
@@ -128,13 +124,15 @@ func (k *Kernel) createFromPool(m manifest.Env) (_ *Env, err error) {
 
 // undoCreate frees what a creation that failed took (from the pool).
 func (k *Kernel) undoCreate(e *Env) {
-	for _, r := range append(e.ram, e.spare...) {
-		for i := 0; i < r.N; i++ {
-			k.frames.Free(r.PA + uint64(i)*mem.PageSize)
+	for _, runs := range [][]mem.Run{e.ram, e.spare} {
+		for _, r := range runs {
+			for i := 0; i < r.N; i++ {
+				k.frames.Free(r.PA + uint64(i)*mem.PageSize)
+			}
 		}
 	}
-	for _, pa := range append([]uint64{e.startup, e.capList, e.records}, e.reserve...) {
-		if pa != 0 {
+	for i := 0; i < e.kernelFrames(); i++ {
+		if pa := e.kernelFrame(i); pa != 0 {
 			k.frames.Free(pa)
 		}
 	}
@@ -165,7 +163,7 @@ func (k *Kernel) buildStep(e *Env) bool {
 	case bEpochs:
 		// The frames given are one run: e's RAM, then its kernel frames,
 		// then its spare frames (spawn.go).
-		lo, n := e.given()
+		lo, n := e.from.lo, e.from.n
 		if j.cursor >= n {
 			j.phase, j.cursor = bUndo, 0
 			return false
@@ -175,14 +173,14 @@ func (k *Kernel) buildStep(e *Env) bool {
 		k.handOff(caps.KindPage, lo+j.cursor, lo+j.cursor+c-1, nil)
 		j.cursor += c
 	case bUndo:
-		lo, n := e.given()
+		lo, n := e.from.lo, e.from.n
 		s := names{kind: caps.KindPage}
 		s.add(lo, n)
 		if k.revokeRecords(&s, nil, &j.cursor, true) {
 			j.phase, j.cursor = bOwn, 0
 		}
 	case bOwn:
-		n := fixedFrames + len(e.reserve)
+		n := e.kernelFrames()
 		for i := int(j.cursor); i < min(n, int(j.cursor)+stepFrames); i++ {
 			if err := k.frames.Give(e.kernelFrame(i), envFrame, mem.Kernel); err != nil {
 				k.printf("BUG: env %d: %v\n", e.ID, err)
@@ -255,8 +253,20 @@ func (k *Kernel) buildStep(e *Env) bool {
 	return false
 }
 
-// given returns the run of frames a spawned environment was made of.
-func (e *Env) given() (lo, n uint64) { return e.from.lo, e.from.n }
+// kernelFrames returns how many frames the kernel uses for e: its
+// start-up block, capability list and binding records, and its page-table
+// charge (used or not).
+func (e *Env) kernelFrames() int { return abi.FixedFrames + len(e.reserve) }
+
+// kernelBlock returns a spawned environment's kernel frames, which are one
+// block of the run its parent gave, right after its RAM (spawn.go); ok is
+// false for a manifest environment, and once the block has been passed on.
+func (e *Env) kernelBlock() (r mem.Run, ok bool) {
+	if e.from.n == 0 || e.startup == 0 {
+		return mem.Run{}, false
+	}
+	return mem.Run{PA: e.startup, N: e.kernelFrames()}, true
+}
 
 // kernelFrame returns e's i'th kernel frame: start-up block, capability
 // list, binding records, then its page-table charge.
@@ -269,7 +279,7 @@ func (e *Env) kernelFrame(i int) uint64 {
 	case 2:
 		return e.records
 	}
-	return e.reserve[i-fixedFrames]
+	return e.reserve[i-abi.FixedFrames]
 }
 
 // fillRAM zeroes, fills and maps up to stepPages pages of e's RAM, from
@@ -365,9 +375,6 @@ func (k *Kernel) fixedPages(e *Env) error {
 	b.QuantumTicks = k.quantum
 	b.ArgLen = uint32(copy(b.Arg[:], e.arg))
 	copy(b.Name[:], e.Name)
-	if e.parent != nil {
-		b.Parent = e.parent.ID
-	}
 	va := uint64(abi.RAMStart)
 	b.NumRuns = uint32(len(e.ram))
 	for i, r := range e.ram {

@@ -482,14 +482,35 @@ func TestDestroyBeforeTheTransferUndoesKernelFrameBindings(t *testing.T) {
 	require.False(t, still && owner == 0, "a frame in the free pool is still mapped")
 }
 
-// Found by review: addRun's second case (r ends where a run begins) does not look for a
-// run that ends where r begins, so two touching runs stay apart.
-func TestAddRunCoalesces(t *testing.T) {
+// Found by review: adding a run that ends where one begins did not look
+// for a run that ends where it begins, so touching runs stayed apart.
+// mergeRuns coalesces every touching run, keeps the longest maxSpare,
+// longest first, and returns the rest.
+func TestMergeRunsCoalesces(t *testing.T) {
 	const P = 4096
 	l := []mem.Run{{PA: 20 * P, N: 10}, {PA: 0, N: 10}}
-	require.True(t, addRun(&l, mem.Run{PA: 10 * P, N: 10}))
+	require.Empty(t, mergeRuns(&l, []mem.Run{{PA: 10 * P, N: 10}}))
 	require.Equal(t, []mem.Run{{PA: 0, N: 30}}, l)
+
+	var many []mem.Run
+	for i := 0; i < maxSpare+2; i++ {
+		many = append(many, mem.Run{PA: uint64(100+4*i) * P, N: 1 + i%3}) // gaps: none touch
+	}
+	l = nil
+	left := mergeRuns(&l, many)
+	require.Len(t, l, maxSpare)
+	require.Len(t, left, 2)
+	for i := 1; i < len(l); i++ {
+		require.GreaterOrEqual(t, l[i-1].N, l[i].N, "longest first")
+	}
+	for _, r := range left {
+		require.LessOrEqual(t, r.N, l[len(l)-1].N, "the shortest are left over")
+	}
 }
+
+// Found by review: while a revoker is stopped half-way through a
+// revocation, the holder keeps authority over its own page (it maps it and
+// revokes it), and destroying the revoker lets the revocation end.
 func TestStoppedRevokerStillFinishes(t *testing.T) {
 	var ppn uint64
 	var ownerMap, ownerRevoke [2]uint64

@@ -87,7 +87,7 @@ func sysSpawn(k *Kernel, e *Env) (uint64, uint64, outcome) {
 	c.ram = []mem.Run{{PA: lo * mem.PageSize, N: int(pages)}}
 	next := (lo + pages) * mem.PageSize
 	c.startup, c.capList, c.records = next, next+mem.PageSize, next+2*mem.PageSize
-	next += fixedFrames * mem.PageSize
+	next += abi.FixedFrames * mem.PageSize
 	tables := abi.TableFrames(req.Mem)
 	c.reserve = make([]uint64, tables)
 	for i := range c.reserve {

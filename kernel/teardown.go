@@ -1,6 +1,9 @@
 package kernel
 
 import (
+	"cmp"
+	"slices"
+
 	"github.com/exo-os/exo/caps"
 	"github.com/exo-os/exo/kernel/abi"
 	"github.com/exo-os/exo/kernel/mem"
@@ -91,7 +94,7 @@ func (k *Kernel) teardownStep(e *Env) bool {
 		k.cpu.Forget(&e.ctx)
 		j.phase, j.cursor = tKernel, 0
 	case tKernel:
-		n := fixedFrames + len(e.reserve)
+		n := e.kernelFrames()
 		for i := int(j.cursor); i < min(n, int(j.cursor)+stepKernelZ); i++ {
 			if pa := e.kernelFrame(i); pa != 0 {
 				clear(k.phys.Page(pa)[:])
@@ -121,7 +124,7 @@ func (k *Kernel) teardownStep(e *Env) bool {
 			j.phase, j.cursor = tFreeKernel, 0
 		}
 	case tFreeKernel:
-		n := fixedFrames + len(e.reserve)
+		n := e.kernelFrames()
 		if e.from.n != 0 {
 			n = 0 // a spawned environment's are a block tFree freed
 		}
@@ -171,8 +174,8 @@ func (e *Env) holding(i int) (mem.Run, bool) {
 	if i -= len(e.ram); i < len(e.spare) {
 		return e.spare[i], true
 	}
-	if i-len(e.spare) == 0 && e.from.n != 0 && e.startup != 0 {
-		return mem.Run{PA: e.startup, N: fixedFrames + len(e.reserve)}, true
+	if i == len(e.spare) {
+		return e.kernelBlock()
 	}
 	return mem.Run{}, false
 }
@@ -196,10 +199,11 @@ func (e *Env) heir() *Env {
 // e's, for the pool.
 func (k *Kernel) passOn(e *Env) {
 	h := e.heir()
-	if h == nil || e.from.n == 0 {
+	block, ok := e.kernelBlock()
+	if h == nil || !ok {
 		return
 	}
-	for i := 0; i < fixedFrames+len(e.reserve); i++ {
+	for i := 0; i < e.kernelFrames(); i++ {
 		if pa := e.kernelFrame(i); pa != 0 {
 			if o, _ := k.frames.Owner(pa); o == mem.Kernel {
 				k.frames.Give(pa, mem.Kernel, envFrame)
@@ -209,20 +213,11 @@ func (k *Kernel) passOn(e *Env) {
 	var all [abi.MaxRuns + maxSpare + 1]mem.Run
 	n := copy(all[:], e.ram)
 	n += copy(all[n:], e.spare)
-	all[n] = mem.Run{PA: e.startup, N: fixedFrames + len(e.reserve)}
+	all[n] = block
 	left := mergeRuns(&h.spare, all[:n+1])
 	e.ram, e.spare = nil, left
 	e.startup, e.capList, e.records, e.reserve = 0, 0, 0, nil
 	k.refreshRoots(h)
-}
-
-// sortByAddress orders a few runs by address.
-func sortByAddress(l []mem.Run) {
-	for i := 1; i < len(l); i++ {
-		for j := i; j > 0 && l[j].PA < l[j-1].PA; j-- {
-			l[j], l[j-1] = l[j-1], l[j]
-		}
-	}
 }
 
 // mergeRuns adds runs to a spare list in one pass: all sorted by address,
@@ -232,7 +227,7 @@ func sortByAddress(l []mem.Run) {
 // abi.MaxSpare + abi.MaxSlots what comes back always fits.
 func mergeRuns(list *[]mem.Run, runs []mem.Run) (left []mem.Run) {
 	all := append(append(make([]mem.Run, 0, len(*list)+len(runs)), *list...), runs...)
-	sortByAddress(all)
+	slices.SortFunc(all, func(a, b mem.Run) int { return cmp.Compare(a.PA, b.PA) })
 	out := all[:0]
 	for _, x := range all {
 		if n := len(out); n > 0 && out[n-1].PA+uint64(out[n-1].N)*mem.PageSize == x.PA {
@@ -250,25 +245,10 @@ func mergeRuns(list *[]mem.Run, runs []mem.Run) (left []mem.Run) {
 	return left
 }
 
-// addRun adds one run to a spare list (mergeRuns); it fails, changing
-// nothing, if the list would be too long.
-func addRun(list *[]mem.Run, r mem.Run) bool {
-	l := append([]mem.Run(nil), *list...)
-	if len(mergeRuns(&l, []mem.Run{r})) > 0 {
-		return false
-	}
-	*list = l
-	return true
-}
-
 // sortRuns orders spare runs longest first, so that the ones the start-up
 // block and capability list show are the most useful.
 func sortRuns(l []mem.Run) {
-	for i := 1; i < len(l); i++ {
-		for j := i; j > 0 && l[j].N > l[j-1].N; j-- {
-			l[j], l[j-1] = l[j-1], l[j]
-		}
-	}
+	slices.SortStableFunc(l, func(a, b mem.Run) int { return b.N - a.N })
 }
 
 // finalStep releases e's slots, hands its children to its heir, and ends
