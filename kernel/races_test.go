@@ -163,6 +163,40 @@ func TestConsoleUTF8AcrossAPageBoundary(t *testing.T) {
 	require.Contains(t, h.console(), "[1 a] \u00e9!\n")
 }
 
+// revokerRequest asks for "a" (slot 4, may spawn, room for a child)
+// holding a capability to revoke page ppn of the caller's RAM: the
+// revoker, below, of the tests that use it.
+func revokerRequest(t *testing.T, u *uenv, ppn uint64) abi.SpawnRequest {
+	r := u.spawnReq("a", 2<<20, 4, "")
+	extra := abi.SpawnFrames(2<<20, 0)
+	r.FirstPage -= extra
+	r.Pages += extra
+	r.Flags = abi.SpawnMaySpawn
+	r.NCaps = 1
+	r.Caps[0] = mustDerive(t, u.capOf(caps.KindPage), caps.PageRead|caps.PageRevoke, ppn, ppn)
+	return r
+}
+
+// revoker is "a": it spawns "k" (env 3, slot 5), waits until its own slot
+// 4 is the one running, and revokes the page it was given late in the
+// slice, so that the revocation runs on in the slots that follow.
+func revoker(u *uenv) {
+	list := u.capList()
+	rv := list[len(list)-1]
+	_, e := u.spawn("k", 2<<20, 5, "", u.capOf(caps.KindEnv))
+	require.Equal(u.h.t, uint64(abi.OK), e)
+	for u.h.k.Env(3).State() != Runnable {
+		u.ecall(abi.SysYield)
+	}
+	for u.h.k.slots.Current() != 4 || u.h.k.slots.Running() != 4 {
+		u.ecall(abi.SysYield)
+	}
+	u.spinTo(1500)
+	u.store(capScratch, rv[:])
+	u.ecall(abi.SysRevoke, capScratch, outScratch)
+	u.ecall(abi.SysExit, 0)
+}
+
 // Found by review: a revoker that is destroyed (or otherwise ends) between rEpochs and
 // rHolder leaves the holder's root capability dead for good: rHolder,
 // which would have re-minted it, never runs, and the entry still matches
@@ -173,14 +207,7 @@ func TestRevokerEndingMidJobLeavesTheHolderItsAuthority(t *testing.T) {
 	h := newHarness(t, map[string]program{
 		"parent": func(u *uenv) {
 			ppn = u.ramPPN(abi.RAMStart + 0x100000)
-			rv := mustDerive(t, u.capOf(caps.KindPage), caps.PageRead|caps.PageRevoke, ppn, ppn)
-			r := u.spawnReq("a", 2<<20, 4, "")
-			extra := abi.SpawnFrames(2<<20, 0)
-			r.FirstPage -= extra
-			r.Pages += extra
-			r.Flags = abi.SpawnMaySpawn
-			r.NCaps = 1
-			r.Caps[0] = rv
+			r := revokerRequest(t, u, ppn)
 			_, e, _ := u.spawnWith(r)
 			require.Equal(t, uint64(abi.OK), e)
 			for !u.h.gone(2) && u.h.k.Env(2).State() != Zombie {
@@ -192,22 +219,7 @@ func TestRevokerEndingMidJobLeavesTheHolderItsAuthority(t *testing.T) {
 			ownerRevoke = u.ecall2(abi.SysRevoke, capScratch, outScratch)
 			u.ecall(abi.SysExit, 0)
 		},
-		"a": func(u *uenv) {
-			list := u.capList()
-			rv := list[len(list)-1]
-			_, e := u.spawn("k", 2<<20, 5, "", u.capOf(caps.KindEnv))
-			require.Equal(t, uint64(abi.OK), e)
-			for u.h.k.Env(3).State() != Runnable {
-				u.ecall(abi.SysYield)
-			}
-			for u.h.k.slots.Current() != 4 || u.h.k.slots.Running() != 4 {
-				u.ecall(abi.SysYield)
-			}
-			u.spinTo(1500)
-			u.store(capScratch, rv[:])
-			u.ecall(abi.SysRevoke, capScratch, outScratch)
-			u.ecall(abi.SysExit, 0)
-		},
+		"a": revoker,
 		"k": func(u *uenv) {
 			list := u.capList()
 			aCap := list[len(list)-1]
@@ -520,14 +532,7 @@ func TestStoppedRevokerStillFinishes(t *testing.T) {
 	h := newHarness(t, map[string]program{
 		"parent": func(u *uenv) {
 			ppn = u.ramPPN(abi.RAMStart + 0x100000)
-			rv := mustDerive(t, u.capOf(caps.KindPage), caps.PageRead|caps.PageRevoke, ppn, ppn)
-			r := u.spawnReq("a", 2<<20, 4, "")
-			extra := abi.SpawnFrames(2<<20, 0)
-			r.FirstPage -= extra
-			r.Pages += extra
-			r.Flags = abi.SpawnMaySpawn
-			r.NCaps = 1
-			r.Caps[0] = rv
+			r := revokerRequest(t, u, ppn)
 			_, e, aCap := u.spawnWith(r)
 			require.Equal(t, uint64(abi.OK), e)
 			for !stopped {
@@ -546,22 +551,7 @@ func TestStoppedRevokerStillFinishes(t *testing.T) {
 			destroy = u.ecall2(abi.SysEnvControl, abi.EnvDestroy, capScratch, 0)
 			u.ecall(abi.SysExit, 0)
 		},
-		"a": func(u *uenv) {
-			list := u.capList()
-			rv := list[len(list)-1]
-			_, e := u.spawn("k", 2<<20, 5, "", u.capOf(caps.KindEnv))
-			require.Equal(t, uint64(abi.OK), e)
-			for u.h.k.Env(3).State() != Runnable {
-				u.ecall(abi.SysYield)
-			}
-			for u.h.k.slots.Current() != 4 || u.h.k.slots.Running() != 4 {
-				u.ecall(abi.SysYield)
-			}
-			u.spinTo(1500)
-			u.store(capScratch, rv[:])
-			u.ecall(abi.SysRevoke, capScratch, outScratch)
-			u.ecall(abi.SysExit, 0)
-		},
+		"a": revoker,
 		"k": func(u *uenv) {
 			list := u.capList()
 			aCap := list[len(list)-1]
