@@ -6,7 +6,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/exo-os/exo/kernel/abi"
-	"github.com/exo-os/exo/kernel/vm"
 )
 
 // The console interleaves the kernel's messages and every environment's
@@ -73,7 +72,7 @@ func (c *console) drain() {
 
 // flush drains the whole buffer, waiting for the line: only when no
 // environment is left to run.
-func (c *console) flush(p Platform) {
+func (c *console) flush() {
 	for c.drain(); c.tail < c.head; c.drain() {
 	}
 }
@@ -213,13 +212,13 @@ func sysWrite(k *Kernel, e *Env) (uint64, uint64, outcome) {
 	if n == 0 {
 		return 0, abi.OK, resume
 	}
-	if !userRange(e.as, va, n, vm.R) {
+	// One contiguous copy first, so that a UTF-8 character across a
+	// page boundary of the buffer is seen whole; copyIn copies nothing
+	// unless every byte is readable, so a bad buffer writes nothing.
+	buf := k.writeBuf[:n]
+	if !k.copyIn(e, buf, va) {
 		return 0, abi.ErrFault, resume
 	}
-	// One contiguous copy first, so that a UTF-8 character across a
-	// page boundary of the buffer is seen whole.
-	buf := k.writeBuf[:n]
-	k.copyIn(e, buf, va)
 	done := uint64(k.con.writeEnv(e, buf))
 	if done == 0 {
 		e.state, e.wait = Waiting, waitConsole

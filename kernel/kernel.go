@@ -300,7 +300,7 @@ func (k *Kernel) Run() uint32 {
 		}
 		k.printf("longest system calls (us):%s\n", b)
 	}
-	k.con.flush(k.plat)
+	k.con.flush()
 	if k.first.killed {
 		return 255
 	}

@@ -15,7 +15,7 @@ type entropyPool struct {
 	n   int
 }
 
-// fill tops the pool up from what the board has gathered.
+// fillEntropy tops the pool up from what the board has gathered.
 func (k *Kernel) fillEntropy() {
 	p := &k.entropy
 	if p.n < len(p.buf) {
