@@ -9,9 +9,6 @@ import (
 // (runEnv takes those itself, the fast path), and says what e does next.
 func (k *Kernel) trap(e *Env) outcome {
 	switch c := e.ctx.Cause; c {
-	case riscv.CauseEcallU:
-		e.Syscalls++
-		return k.syscall(e)
 	case riscv.IntMachineTimer:
 		// The interval is over: the next pick starts the next one and
 		// re-arms the timer, which clears the interrupt.
