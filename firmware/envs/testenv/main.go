@@ -71,13 +71,7 @@ func main() {
 	case "badptr":
 		os.Exit(badptr())
 	case "hostile":
-		if len(f) < 2 {
-			fmt.Println("testenv: hostile needs a kind")
-			os.Exit(2)
-		}
-		hostile(f[1])
-		fmt.Println("testenv: hostile act survived:", f[1])
-		os.Exit(3)
+		mustDie(f, "hostile act", "a kind", hostile)
 	case "bench":
 		bench()
 	case "pingpong":
@@ -103,17 +97,24 @@ func main() {
 	case "storm":
 		os.Exit(storm())
 	case "pmp":
-		if len(f) < 2 {
-			fmt.Println("testenv: pmp needs load, store or exec")
-			os.Exit(2)
-		}
-		pmp(f[1])
-		fmt.Println("testenv: pmp access survived:", f[1])
-		os.Exit(3)
+		mustDie(f, "pmp access", "load, store or exec", pmp)
 	default:
 		fmt.Printf("testenv: unknown role %q\n", f[0])
 		os.Exit(2)
 	}
+}
+
+// mustDie runs act(f[1]), an act the kernel must end this environment
+// for: returning from it is the failure, reported as "survived" (the
+// QEMU tests look for the word) with status 3.
+func mustDie(f []string, what, needs string, act func(string)) {
+	if len(f) < 2 {
+		fmt.Printf("testenv: %s needs %s\n", f[0], needs)
+		os.Exit(2)
+	}
+	act(f[1])
+	fmt.Printf("testenv: %s survived: %s\n", what, f[1])
+	os.Exit(3)
 }
 
 // bystander keeps a canary pattern in its memory across many time slices
