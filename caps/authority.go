@@ -141,13 +141,14 @@ func (a *Authority) Verify(raw []byte, need Need) (Verified, error) {
 		return Verified{}, ErrRights
 	case !ok || need.Lo > need.Hi || need.Lo < lo || need.Hi > hi:
 		return Verified{}, ErrRange
-	case !a.epochs.Tracks(need.Kind, need.Lo, need.Hi):
-		// Unreachable for a capability this Authority minted (Mint refuses
-		// untracked names and tables never shrink); refuse rather than
-		// pass what cannot be checked.
+	}
+	t := a.epochs.table(need.Kind, need.Lo, need.Hi)
+	if t == nil {
+		// A need across tables, or beyond them: refuse rather than pass
+		// what cannot be checked.
 		return Verified{}, ErrRange
 	}
-	if name, at, stale := a.epochs.stale(need.Kind, need.Lo, need.Hi, c.Epoch()); stale {
+	if name, at, stale := t.stale(need.Lo, need.Hi, c.Epoch()); stale {
 		a.lost = RevokedError{Kind: need.Kind, Name: name, RevokedAt: at, Minted: c.Epoch()}
 		return Verified{}, &a.lost
 	}

@@ -38,7 +38,7 @@ func TestRevokeEpochs(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, uint64(2), n)
 	assert.Equal(t, uint64(2), e.Now())
-	assert.Equal(t, []uint64{0, 0, 0, 1, 0, 2, 2, 2, 2, 2}, e.tables[KindPage].e)
+	assert.Equal(t, []uint64{0, 0, 0, 1, 0, 2, 2, 2, 2, 2}, e.tables[KindPage][0].e)
 	assert.Equal(t, uint64(1), e.Epoch(KindPage, 103))
 	assert.Zero(t, e.Epoch(KindPage, 99))
 
@@ -69,7 +69,7 @@ func TestRevocation(t *testing.T) {
 	e := a.Epochs()
 	for _, k := range []Kind{KindPage, KindSlot, KindEnv, KindPort} {
 		t.Run(k.String(), func(t *testing.T) {
-			lo := e.tables[k].base + 8
+			lo := e.tables[k][0].base + 8
 			hi, victim := lo+15, lo+5
 			old := mint(t, a, k, lo, hi, k.All())
 			held := []Cap{old}
@@ -147,4 +147,29 @@ func TestCheckMatchesNameByName(t *testing.T) {
 		got := e.Check(KindPage, base+lo, base+hi, epoch)
 		require.Equal(t, want, got, "round %d: [%d, %d] at epoch %d", round, lo, hi, epoch)
 	}
+}
+
+// TestTrackSparse: a kind tracked in several disjoint ranges revokes and
+// checks within each, refuses ranges across or between them, and refuses
+// overlapping or too many tables.
+func TestTrackSparse(t *testing.T) {
+	var e Epochs
+	require.NoError(t, e.Track(KindPort, PortName(0x0806, 0, 0), 1<<16))
+	require.NoError(t, e.Track(KindPort, PortName(0x0800, 17, 0), 1<<16))
+	require.ErrorContains(t, e.Track(KindPort, PortName(0x0800, 17, 5), 1), "already tracked")
+	require.NoError(t, e.Track(KindPort, PortName(0x0800, 6, 0), 1<<16))
+	require.NoError(t, e.Track(KindPort, PortName(0x0800, 1, 0), 256))
+	require.ErrorContains(t, e.Track(KindPort, PortName(0x0800, 2, 0), 1), "ranges already tracked")
+
+	udp7 := PortName(0x0800, 17, 7)
+	assert.True(t, e.Tracks(KindPort, udp7, udp7+10))
+	assert.False(t, e.Tracks(KindPort, PortName(0x0800, 6, 0xffff), PortName(0x0800, 7, 0)), "across a table's end")
+	assert.False(t, e.Tracks(KindPort, PortName(0x0800, 2, 0), PortName(0x0800, 2, 0)), "between tables")
+	_, err := e.Revoke(KindPort, udp7)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(1), e.Epoch(KindPort, udp7))
+	assert.Zero(t, e.Epoch(KindPort, PortName(0x0800, 6, 7)), "the same port of another table is untouched")
+	require.Error(t, e.Check(KindPort, udp7, udp7, 0))
+	require.NoError(t, e.Check(KindPort, PortName(0x0800, 6, 7), PortName(0x0800, 6, 7), 0))
+	require.ErrorIs(t, e.Check(KindPort, PortName(0x0800, 6, 0xfff0), PortName(0x0800, 17, 3), 0), ErrRange)
 }

@@ -124,7 +124,7 @@ func TestKinds(t *testing.T) {
 		{KindPage, PageRead | PageWrite | PageExec | PageRevoke, 1<<44 - 1, "page"},
 		{KindSlot, SlotUse | SlotRevoke, 1<<32 - 1, "slot"},
 		{KindEnv, EnvControl | EnvSend | EnvSpawn | EnvRevoke, 1<<32 - 1, "env"},
-		{KindPort, PortReceive | PortSend, 1<<40 - 1, "port"},
+		{KindPort, PortReceive | PortSend | PortRevoke, 1<<40 - 1, "port"},
 	} {
 		assert.True(t, tc.k.Valid())
 		assert.Equal(t, tc.all, tc.k.All(), tc.name)

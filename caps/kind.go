@@ -53,6 +53,10 @@ const (
 const (
 	PortReceive Rights = 1 << 0 // bind a filter over the names: receive their frames
 	PortSend    Rights = 1 << 1 // transmit frames with these names as source
+	// PortRevoke: revoke the names (SysRevoke): every capability for them
+	// minted before stops verifying, and every filter bound under them is
+	// unbound.
+	PortRevoke Rights = 1 << 2
 )
 
 // kindInfo is one row of the kinds table.
@@ -68,7 +72,7 @@ var kinds = [...]kindInfo{
 	KindPage: {"page", 1<<44 - 1, []string{"read", "write", "exec", "revoke"}}, // Sv39/Sv48 PPNs are 44 bits
 	KindSlot: {"slot", 1<<32 - 1, []string{"use", "revoke"}},
 	KindEnv:  {"env", 1<<32 - 1, []string{"control", "send", "spawn", "revoke"}},
-	KindPort: {"port", 1<<40 - 1, []string{"receive", "send"}},
+	KindPort: {"port", 1<<40 - 1, []string{"receive", "send", "revoke"}},
 }
 
 // numKinds bounds the Kind values the table has rows for.

@@ -19,7 +19,7 @@ var amplifications int
 func sampleCaps(t *testing.T, a *Authority) []Cap {
 	var cs []Cap
 	for _, k := range []Kind{KindPage, KindSlot, KindEnv, KindPort} {
-		base := a.Epochs().tables[k].base
+		base := a.Epochs().tables[k][0].base
 		cs = append(cs, mint(t, a, k, base+3, base+3, k.All()))
 	}
 	c := mint(t, a, KindPage, pageBase, pageBase+255, PageRead|PageWrite|PageExec)
@@ -222,7 +222,7 @@ func TestRandomChains(t *testing.T) {
 
 	for n := range chains {
 		k := kindsUsed[rng.Intn(len(kindsUsed))]
-		tab := a.Epochs().tables[k]
+		tab := a.Epochs().tables[k][0]
 		w := uint64(rng.Intn(min(64, len(tab.e)/2)))
 		lo := tab.base + 4 + uint64(rng.Int63n(int64(uint64(len(tab.e))-8-w)))
 		hi := lo + w
