@@ -121,7 +121,7 @@ const (
 )
 
 // maxErrno is the highest error code.
-const maxErrno = ErrCapRevoked
+const maxErrno = ErrProgram
 
 // Operations of SysEnvControl (a0).
 const (
@@ -198,6 +198,12 @@ func ErrorName(code uint64) string {
 		return "ECAPRANGE"
 	case ErrCapRevoked:
 		return "ECAPREVOKED"
+	case ErrBusy:
+		return "EBUSY"
+	case ErrAgain:
+		return "EAGAIN"
+	case ErrProgram:
+		return "EPROGRAM"
 	}
 	return "E?"
 }

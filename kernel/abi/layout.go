@@ -91,10 +91,12 @@ type Startup struct {
 	Parent uint32
 	_      [2]uint32
 	Spare  [MaxSpare]Run
+	// Net is the machine's network configuration.
+	Net Net
 }
 
 // StartupVersion is the layout version of Startup.
-const StartupVersion = 3
+const StartupVersion = 4
 
 // MaxRuns bounds the runs of frames an environment's memory is made of.
 const MaxRuns = 8

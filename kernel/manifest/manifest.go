@@ -10,6 +10,8 @@
 //	slots 32             # slot vector length, 1..64 (default 32)
 //	env hello
 //	env testenv mem=32M slots=2 arg="spin 3"
+//	net address=198.18.0.2/24 # the machine's IPv4 address (net.go)
+//	net env=testenv guards=icmp-echo,udp:7
 //
 // Each env line names an image embedded in the firmware and optionally sets
 // its memory (mem=, a multiple of 4K with K, M or G suffix), spare frames
@@ -72,6 +74,8 @@ type Manifest struct {
 	Quantum time.Duration
 	Slots   int
 	Envs    []Env
+	// Net is the network configuration (net lines, net.go).
+	Net Net
 }
 
 // Error is a parse error at a line.
@@ -91,6 +95,7 @@ func Parse(text string) (*Manifest, error) {
 	}
 	m := &Manifest{Quantum: DefaultQuantum, Slots: DefaultSlots}
 	seen := map[string]bool{}
+	var grants []pendingGrant
 	lines := strings.Split(text, "\n")
 	magic := false
 	for i, raw := range lines {
@@ -142,8 +147,12 @@ func Parse(text string) (*Manifest, error) {
 			}
 			e.Line = n
 			m.Envs = append(m.Envs, e)
+		case "net":
+			if err := m.parseNet(fields[1:], n, &grants); err != nil {
+				return nil, &Error{n, err.Error()}
+			}
 		default:
-			return nil, &Error{n, fmt.Sprintf("unknown directive %q (want quantum, slots or env)", dir)}
+			return nil, &Error{n, fmt.Sprintf("unknown directive %q (want quantum, slots, env or net)", dir)}
 		}
 	}
 	if !magic {
@@ -158,6 +167,9 @@ func Parse(text string) (*Manifest, error) {
 	}
 	if total > m.Slots {
 		return nil, &Error{m.Envs[len(m.Envs)-1].Line, fmt.Sprintf("environments want %d slots, the vector has %d", total, m.Slots)}
+	}
+	if err := m.resolveGrants(grants); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

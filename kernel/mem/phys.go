@@ -20,6 +20,10 @@ type Phys interface {
 	Page(pa uint64) *[PageSize]byte
 	// Table returns the same frame as 512 page-table entries.
 	Table(pa uint64) *[512]uint64
+	// Bytes returns the n bytes at pa as one slice: frames the caller
+	// knows to be physically contiguous (a run), such as a buffer a
+	// device or an in-kernel handler reads and writes in place.
+	Bytes(pa uint64, n int) []byte
 }
 
 // Direct is physical memory seen from Machine mode, where addresses are not
@@ -34,6 +38,11 @@ func (Direct) Page(pa uint64) *[PageSize]byte {
 // Table implements Phys.
 func (Direct) Table(pa uint64) *[512]uint64 {
 	return (*[512]uint64)(unsafe.Add(nil, uintptr(pa)))
+}
+
+// Bytes implements Phys.
+func (Direct) Bytes(pa uint64, n int) []byte {
+	return unsafe.Slice((*byte)(unsafe.Add(nil, uintptr(pa))), n)
 }
 
 // Arena is physical memory simulated by Go memory, for host tests and
@@ -68,3 +77,14 @@ func (a *Arena) Page(pa uint64) *[PageSize]byte {
 
 // Table implements Phys.
 func (a *Arena) Table(pa uint64) *[512]uint64 { return &a.frames[a.index(pa)] }
+
+// Bytes implements Phys; the range must lie inside the arena.
+func (a *Arena) Bytes(pa uint64, n int) []byte {
+	if n == 0 {
+		return nil
+	}
+	first, last := a.index(pa&^(PageSize-1)), a.index((pa+uint64(n)-1)&^(PageSize-1))
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&a.frames[first])), (last-first+1)*PageSize)
+	off := pa % PageSize
+	return b[off : off+uint64(n)]
+}
