@@ -26,9 +26,10 @@ import (
 
 // binding is one record: a binding of name (of kind) into its holder.
 type binding struct {
-	// where: for a page, the virtual address it is mapped at.
+	// where: for a page, the virtual address it is mapped at; for a
+	// guard (KindPort), the last of its names.
 	where uint64
-	name  uint64 // the page number, for a page
+	name  uint64 // the page number, for a page; a guard's first name
 	kind  caps.Kind
 	perm  vm.Perm // for a page: how it is mapped
 	_     [6]byte
@@ -69,6 +70,12 @@ func (k *Kernel) undo(holder *Env, i int, lost bool) {
 		} else {
 			k.printf("BUG: env %d: binding at %#x: %v\n", holder.ID, b.where, err)
 		}
+	case caps.KindPort:
+		if id := k.netBindingOf(holder, b.name, b.where); id != 0 {
+			k.unbindNet(id)
+		} else {
+			k.printf("BUG: env %d: no network binding for guard [%#x, %#x]\n", holder.ID, b.name, b.where)
+		}
 	}
 	if lost {
 		k.lost(holder, b.kind, b.name, b.where)
@@ -89,12 +96,18 @@ func (s *names) add(lo, count uint64) {
 	s.n++
 }
 
-func (s *names) has(kind caps.Kind, name uint64) bool {
-	if kind != s.kind {
+// hits reports whether record b names any of s: its page, or any name of
+// its guard.
+func (s *names) hits(b *binding) bool {
+	if b.kind != s.kind {
 		return false
 	}
+	lo, hi := b.name, b.name
+	if b.kind == caps.KindPort {
+		hi = b.where
+	}
 	for _, r := range s.r[:s.n] {
-		if name >= r.PA && name-r.PA < uint64(r.N) {
+		if lo < r.PA+uint64(r.N) && r.PA <= hi {
 			return true
 		}
 	}
@@ -117,7 +130,7 @@ func (k *Kernel) revokeRecords(s *names, except *Env, cursor *uint64, lost bool)
 		}
 		r := k.recordsOf(o)
 		for i := 0; i < o.nbinds; {
-			if s.has(r[i].kind, r[i].name) {
+			if s.hits(&r[i]) {
 				k.undo(o, i, lost)
 				continue
 			}

@@ -77,12 +77,12 @@ func (k *Kernel) newEnv(image string, memSize uint64, arg string, t *tree) (*Env
 }
 
 // createFromPool creates manifest environment m out of the free pool.
-func (k *Kernel) createFromPool(m manifest.Env) (_ *Env, err error) {
+func (k *Kernel) createFromPool(m manifest.Env, guards []manifest.Guard) (_ *Env, err error) {
 	e, err := k.newEnv(m.Image, m.Mem, m.Arg, &tree{envsLeft: 1 + m.Envs})
 	if err != nil {
 		return nil, err
 	}
-	e.maySpawn = m.Spawn
+	e.maySpawn, e.guards = m.Spawn, guards
 	defer func() {
 		if err != nil {
 			k.undoCreate(e)
@@ -375,6 +375,7 @@ func (k *Kernel) fixedPages(e *Env) error {
 	b.QuantumTicks = k.quantum
 	b.ArgLen = uint32(copy(b.Arg[:], e.arg))
 	copy(b.Name[:], e.Name)
+	b.Net = abi.Net{MAC: k.net.mac, PrefixLen: k.net.prefix, Addr: k.net.local.Addr, Guards: uint32(len(e.guards))}
 	va := uint64(abi.RAMStart)
 	b.NumRuns = uint32(len(e.ram))
 	for i, r := range e.ram {

@@ -5,6 +5,7 @@ import (
 	"github.com/exo-os/exo/kernel/abi"
 	"github.com/exo-os/exo/kernel/elf"
 	"github.com/exo-os/exo/kernel/hart"
+	"github.com/exo-os/exo/kernel/manifest"
 	"github.com/exo-os/exo/kernel/mem"
 	"github.com/exo-os/exo/kernel/vm"
 )
@@ -41,6 +42,7 @@ const (
 	waitNone    waitKind = iota
 	waitConsole          // room in the console buffer (SysWrite)
 	waitEntropy          // entropy bytes (SysRandom)
+	waitNet              // a frame in its receive ring, or wake (SysNetWait)
 )
 
 // Env is an environment: a program in its own address space, and what it
@@ -86,6 +88,14 @@ type Env struct {
 	arg      string
 	maySpawn bool
 	pass     [][caps.Size]byte // capabilities from the parent, until the list is made
+
+	// guards are the port names the manifest gave it (its root port
+	// capabilities); ring is its receive ring; netIDs[:nnet] are the
+	// handles of its network bindings.
+	guards []manifest.Guard
+	ring   netRing
+	netIDs [abi.MaxNetBinds]uint16
+	nnet   int
 
 	// Root capabilities to re-mint (bit i: the capability list's root
 	// entry i), because what they name was revoked while still held.

@@ -3,8 +3,9 @@ package kernel
 // Device interrupts. The PLIC's external interrupt is taken in Machine
 // mode while any environment runs (and wakes the idle loop's wfi); the
 // kernel claims each pending source, runs its driver's handler, completes
-// it, and then does its own part: drains the console into the serial line
-// and tops up the entropy pool. Environments waiting on either find it
+// it, and then does its own part: takes received frames from the NIC
+// through the network path (net.go: filters, handlers, rings), drains the
+// console into the serial line and tops up the entropy pool. Environments waiting on either find it
 // done when their slot comes up (ready).
 
 // maxClaims bounds the interrupts one pass serves, so that a device that
@@ -36,6 +37,7 @@ func (k *Kernel) interrupt() {
 			k.irq.Complete(irq)
 		}
 	}
+	k.netReceive()
 	k.con.drain()
 	k.fillEntropy()
 }

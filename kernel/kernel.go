@@ -120,6 +120,9 @@ type Config struct {
 	// interrupt sources; without them, only the timer interrupts.
 	Interrupts Interrupts
 	Devices    []Device
+	// NIC is the network interface, nil if the board has none; its
+	// interrupt is one of Devices.
+	NIC NIC
 	// Images are the environment images by name.
 	Images map[string][]byte
 	// Manifest says what to start.
@@ -181,6 +184,7 @@ type Kernel struct {
 	spawnBuf abi.SpawnRequest   // SysSpawn's copy of the request
 	rootBuf  [maxRoots]caps.Cap // refreshRoots' scratch
 	con      console
+	net      netState
 }
 
 // New builds the kernel and creates the manifest's environments (each
@@ -216,6 +220,12 @@ func New(c Config) (*Kernel, error) {
 		{caps.KindPage, c.Frames.Base / mem.PageSize, uint64(c.Frames.Len())},
 		{caps.KindSlot, 0, uint64(c.Manifest.Slots)},
 		{caps.KindEnv, 0, MaxEnvs + 1},
+		// The port namespace is 40 bits wide; only the guard tables
+		// are tracked (abi.GuardTables).
+		{caps.KindPort, abi.GuardTables[0].Lo, abi.GuardTables[0].Hi - abi.GuardTables[0].Lo + 1},
+		{caps.KindPort, abi.GuardTables[1].Lo, abi.GuardTables[1].Hi - abi.GuardTables[1].Lo + 1},
+		{caps.KindPort, abi.GuardTables[2].Lo, abi.GuardTables[2].Hi - abi.GuardTables[2].Lo + 1},
+		{caps.KindPort, abi.GuardTables[3].Lo, abi.GuardTables[3].Hi - abi.GuardTables[3].Lo + 1},
 	} {
 		if err := epochs.Track(t.kind, t.base, t.n); err != nil {
 			return nil, fmt.Errorf("kernel: %w", err)
@@ -253,8 +263,12 @@ func New(c Config) (*Kernel, error) {
 	if ids > MaxEnvs {
 		return nil, fmt.Errorf("kernel: the manifest's environments and their spawn= shares need %d env ids, at most %d exist", ids, MaxEnvs)
 	}
-	for _, m := range c.Manifest.Envs {
-		e, err := k.createFromPool(m)
+	k.initNet(c.NIC, &c.Manifest.Net)
+	if c.NIC != nil && !c.Manifest.Net.Addr.IsValid() {
+		k.printf("network: a NIC but no net address= line in the manifest: IPv4 frames reach no one\n")
+	}
+	for i, m := range c.Manifest.Envs {
+		e, err := k.createFromPool(m, c.Manifest.Guards(i))
 		if err != nil {
 			return nil, fmt.Errorf("kernel: manifest line %d: %w", m.Line, err)
 		}
@@ -280,6 +294,9 @@ func (k *Kernel) Live() int { return k.live }
 func (k *Kernel) Run() uint32 {
 	why := preempted // the first pick starts an interval
 	for k.live > 0 {
+		if k.net.pending {
+			k.netReceive() // frames a bounded pass left in the NIC
+		}
 		e := k.pick(why)
 		if e == nil {
 			k.idle()

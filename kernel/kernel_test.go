@@ -416,7 +416,7 @@ func TestCreateErrorsLeaveNothing(t *testing.T) {
 		if m.Slots == 0 {
 			m.Slots = 1
 		}
-		_, err := h.k.createFromPool(m)
+		_, err := h.k.createFromPool(m, nil)
 		return err
 	}
 	require.ErrorContains(t, try(manifest.Env{Image: "nope", Mem: 1 << 20}), `no image named "nope"`)

@@ -61,6 +61,8 @@ func (k *Kernel) waitOver(e *Env) bool {
 	case waitEntropy:
 		k.fillEntropy()
 		return k.entropy.n > 0
+	case waitNet:
+		return k.netWaitOver(e, k.plat.Now())
 	}
 	return true
 }

@@ -40,6 +40,8 @@ func sysRevoke(k *Kernel, e *Env) (uint64, uint64, outcome) {
 		right = caps.SlotRevoke
 	case caps.KindEnv:
 		right = caps.EnvRevoke
+	case caps.KindPort:
+		right = caps.PortRevoke
 	default:
 		return 0, abi.ErrCapKind, resume
 	}
@@ -142,13 +144,13 @@ func (k *Kernel) revokeStep(e *Env) bool {
 			j.phase, j.cursor = rUndo, 0
 		}
 	case rUndo:
-		if kind != caps.KindPage || k.revokeRecords(&j.names, e, &j.cursor, true) {
+		if kind != caps.KindPage && kind != caps.KindPort || k.revokeRecords(&j.names, e, &j.cursor, true) {
 			j.phase, j.cursor = rHolder, 0
 		}
 	case rHolder:
 		// Whoever holds the pages keeps authority over them: every
 		// environment holding any of them gets fresh root capabilities.
-		if kind != caps.KindPage || k.refreshHolders(j.lo, j.hi, &j.cursor) {
+		if kind != caps.KindPage && kind != caps.KindPort || k.refreshHolders(kind, j.lo, j.hi, &j.cursor) {
 			j.phase = rDone
 		}
 	case rDone:
@@ -177,16 +179,26 @@ func (k *Kernel) revokeStep(e *Env) bool {
 }
 
 // refreshHolders is one bounded step of looking, by env id from *cursor,
-// for every environment holding any of pages [lo, hi] as RAM or spare, and
-// minting its root capabilities for them afresh. It reports whether the
-// search is over.
-func (k *Kernel) refreshHolders(lo, hi uint64, cursor *uint64) bool {
+// for every environment holding any of names [lo, hi] (pages as RAM or
+// spare; port names as guards the manifest gave it), and minting its root
+// capabilities for them afresh. It reports whether the search is over.
+func (k *Kernel) refreshHolders(kind caps.Kind, lo, hi uint64, cursor *uint64) bool {
 	for n := 0; n < scanIDs; n++ {
 		if *cursor++; *cursor > uint64(k.envs.high) {
 			return true
 		}
 		o := k.envs.byID[*cursor]
 		if o == nil || o.finished() {
+			continue
+		}
+		if kind == caps.KindPort {
+			for _, g := range o.guards {
+				if g.Lo <= hi && lo <= g.Hi {
+					k.markStale(o, caps.KindPort, lo, hi)
+					k.refreshRoots(o)
+					break
+				}
+			}
 			continue
 		}
 		for i := 0; ; i++ {

@@ -26,7 +26,7 @@ const (
 )
 
 // maxRoots bounds the root entries of a capability list.
-const maxRoots = 1 + abi.MaxRuns + abi.MaxSpare + abi.MaxSlotCaps
+const maxRoots = 1 + abi.MaxRuns + abi.MaxSpare + abi.MaxSlotCaps + abi.MaxNetBinds
 
 // rootSpec is what one root capability names.
 type rootSpec struct {
@@ -61,6 +61,10 @@ func (k *Kernel) rootSpecs(e *Env, out *[maxRoots]rootSpec) int {
 			n++
 			held++
 		}
+	}
+	for _, g := range e.guards {
+		out[n] = rootSpec{caps.KindPort, g.Lo, g.Hi, rootPort}
+		n++
 	}
 	return n
 }

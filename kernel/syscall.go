@@ -43,7 +43,7 @@ const (
 type syscallFn func(k *Kernel, e *Env) (val, errno uint64, out outcome)
 
 // numSyscalls is one past the highest system call number in the table.
-const numSyscalls = abi.SysEnvControl + 1
+const numSyscalls = abi.SysNetStats + 1
 
 // syscalls is the dispatch table, by number (docs/ABI.md).
 var syscalls = [numSyscalls]syscallFn{
@@ -60,6 +60,12 @@ var syscalls = [numSyscalls]syscallFn{
 	abi.SysSlotBind:    sysSlotBind,
 	abi.SysSlotRelease: sysSlotRelease,
 	abi.SysEnvControl:  sysEnvControl,
+	abi.SysNetBind:     sysNetBind,
+	abi.SysNetUnbind:   sysNetUnbind,
+	abi.SysNetRing:     sysNetRing,
+	abi.SysNetWait:     sysNetWait,
+	abi.SysNetSend:     sysNetSend,
+	abi.SysNetStats:    sysNetStats,
 }
 
 // callNames names the system calls, for reports.
@@ -68,6 +74,8 @@ var callNames = [numSyscalls]string{
 	abi.SysSleep: "sleep", abi.SysRandom: "random", abi.SysMap: "map", abi.SysUnmap: "unmap",
 	abi.SysSpawn: "spawn", abi.SysRevoke: "revoke", abi.SysSlotBind: "slot_bind",
 	abi.SysSlotRelease: "slot_release", abi.SysEnvControl: "env_control",
+	abi.SysNetBind: "net_bind", abi.SysNetUnbind: "net_unbind", abi.SysNetRing: "net_ring",
+	abi.SysNetWait: "net_wait", abi.SysNetSend: "net_send", abi.SysNetStats: "net_stats",
 }
 
 // syscall dispatches the ecall e made: a7 is the number, a0..a5 the

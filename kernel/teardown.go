@@ -58,13 +58,22 @@ func (k *Kernel) teardownStep(e *Env) bool {
 	case tRecords:
 		// Its address space goes as a whole; only the frames' mapping
 		// counts need the records.
+		// Its network bindings and ring go now: no frame reaches it
+		// again.
 		if e.records != 0 {
 			r := k.recordsOf(e)
 			for i := 0; i < e.nbinds; i++ {
-				k.frames.DropMapping(r[i].name*mem.PageSize, r[i].perm&vm.W != 0, r[i].perm&vm.X != 0)
+				switch r[i].kind {
+				case caps.KindPage:
+					k.frames.DropMapping(r[i].name*mem.PageSize, r[i].perm&vm.W != 0, r[i].perm&vm.X != 0)
+				case caps.KindPort:
+					if id := k.netBindingOf(e, r[i].name, r[i].where); id != 0 {
+						k.unbindNet(id)
+					}
+				}
 			}
 		}
-		e.nbinds = 0
+		e.nbinds, e.ring = 0, netRing{}
 		j.phase, j.run, j.cursor = tEpochs, 0, 0
 	case tEpochs:
 		if e.chunk(stepEpochs, func(lo, n uint64) {
