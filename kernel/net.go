@@ -205,18 +205,27 @@ func (k *Kernel) toRing(b *netBinding, id uint32, f []byte, now uint64) {
 	tail := le.Uint32(r.mem[4:])
 	if r.head-tail >= r.slots {
 		r.dropped++
-		le.PutUint64(r.mem[16:], r.dropped)
 		b.stats.RingFull++
-		return
+	} else {
+		slot := r.mem[abi.RingHeaderSize+int(r.head%r.slots)*abi.RingSlotSize:][:abi.RingSlotSize]
+		le.PutUint32(slot[0:], uint32(len(f)))
+		le.PutUint32(slot[4:], id)
+		le.PutUint64(slot[8:], now)
+		copy(slot[abi.NetSlotHeader:], f)
+		r.head++
+		b.stats.Delivered++
 	}
-	slot := r.mem[abi.RingHeaderSize+int(r.head%r.slots)*abi.RingSlotSize:][:abi.RingSlotSize]
-	le.PutUint32(slot[0:], uint32(len(f)))
-	le.PutUint32(slot[4:], id)
-	le.PutUint64(slot[8:], now)
-	copy(slot[abi.NetSlotHeader:], f)
-	r.head++
+	r.publish()
+}
+
+// publish rewrites the kernel's fields of the ring header from its own
+// copy, whatever the environment wrote over them.
+func (r *netRing) publish() {
+	le := binary.LittleEndian
 	le.PutUint32(r.mem[0:], r.head)
-	b.stats.Delivered++
+	le.PutUint32(r.mem[8:], r.slots)
+	le.PutUint32(r.mem[12:], abi.RingSlotSize)
+	le.PutUint64(r.mem[16:], r.dropped)
 }
 
 // ringCount returns the frames waiting in e's ring, as its tail says

@@ -1,7 +1,6 @@
 package kernel
 
 import (
-	"encoding/binary"
 	"errors"
 
 	"github.com/exo-os/exo/ash"
@@ -213,10 +212,8 @@ func sysNetRing(k *Kernel, e *Env) (uint64, uint64, outcome) {
 		return val, errno, resume
 	}
 	r := netRing{mem: k.phys.Bytes(pa, int(size)), slots: uint32(slots)}
-	le := binary.LittleEndian
 	clear(r.mem[:abi.RingHeaderSize])
-	le.PutUint32(r.mem[8:], r.slots)
-	le.PutUint32(r.mem[12:], abi.RingSlotSize)
+	r.publish()
 	e.ring = r
 	return 0, abi.OK, resume
 }
