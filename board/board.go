@@ -40,6 +40,9 @@ type Machine struct {
 	// gathered without waiting, and starts it gathering more.
 	RNG    func([]byte) error
 	TryRNG func([]byte) int
+	// NIC is the network interface, its interrupt among Devices; nil
+	// when the board has no network device.
+	NIC NIC
 	// WFI waits for an interrupt.
 	WFI func()
 	// ReadMip reads the hart's pending interrupts (the mip CSR).

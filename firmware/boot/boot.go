@@ -71,6 +71,7 @@ func run(m *board.Machine, images fs.FS, defaultManifest string) (uint32, error)
 		Interrupts: m.IRQ,
 		Devices:    devices,
 		Images:     imgs,
+		NIC:        nic(m),
 		Manifest:   man,
 		ASIDBits:   asid,
 		Protected:  [2]uint64{lo, hi},
@@ -95,6 +96,15 @@ func loadImages(images fs.FS) (map[string][]byte, error) {
 		return nil
 	})
 	return out, err
+}
+
+// nic is the board's network interface for the kernel: nil, not a typed
+// nil, when it has none.
+func nic(m *board.Machine) kernel.NIC {
+	if m.NIC == nil {
+		return nil
+	}
+	return m.NIC
 }
 
 // placedManifest returns a manifest placed in memory before boot (by QEMU's

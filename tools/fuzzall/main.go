@@ -40,6 +40,8 @@ var budgets = map[string]int{
 	"kernel/elf/FuzzParse":      80000,
 	"kernel/manifest/FuzzParse": 80000,
 	"kernel/FuzzSystemCalls":    1000, // a whole kernel run an input
+	"kernel/FuzzNetReceive":     100000,
+	"kernel/demux/FuzzClassify": 200000,
 }
 
 // defaultBudget is the count for a target budgets does not name.

@@ -111,6 +111,10 @@ func (e *Entropy) Read(b []byte) error {
 	return nil
 }
 
+// ErrNoDevice is wrapped by Probe's error when no slot holds a device of
+// the type asked for (as against a legacy one, ErrLegacy).
+var ErrNoDevice = errors.New("virtio: no such device")
+
 // Probe returns the first device of type id among the virtio-mmio slots at
 // bases, or an error saying what was found instead.
 func Probe(bus interface {
@@ -130,5 +134,5 @@ func Probe(bus interface {
 	if legacy {
 		return 0, ErrLegacy
 	}
-	return 0, fmt.Errorf("virtio: no device of type %d in %d slots", id, len(bases))
+	return 0, fmt.Errorf("%w: none of type %d in %d slots", ErrNoDevice, id, len(bases))
 }

@@ -39,6 +39,7 @@ const (
 	regQueueDriverHi  = 0x094
 	regQueueDeviceLo  = 0x0a0
 	regQueueDeviceHi  = 0x0a4
+	regConfigGen      = 0x0fc
 	regConfig         = 0x100
 )
 
@@ -166,3 +167,29 @@ func (d *Device) AckInterrupt() uint32 {
 // Config returns the 32-bit word at offset off of the device-specific
 // configuration space.
 func (d *Device) Config(off uintptr) uint32 { return d.Bus.Read32(d.Base + regConfig + off) }
+
+// configTries bounds ReadConfig's retries of a configuration space that
+// keeps changing under it.
+const configTries = 16
+
+// ReadConfig fills b from the device-specific configuration space at
+// offset off with byte accesses, for fields that are not 32-bit words
+// (the virtio-net MAC address). A field read in several accesses may tear
+// if the device changes it meanwhile, so the read is repeated until the
+// configuration generation (ConfigGeneration, §4.2.2) is the same before
+// and after it (§2.5.1).
+func (d *Device) ReadConfig(off uintptr, b []byte) error {
+	for try := 0; try < configTries; try++ {
+		gen := d.Bus.Read32(d.Base + regConfigGen)
+		for i := range b {
+			b[i] = d.Bus.Read8(d.Base + regConfig + off + uintptr(i))
+		}
+		if d.Bus.Read32(d.Base+regConfigGen) == gen {
+			return nil
+		}
+	}
+	return fmt.Errorf("virtio: configuration of device at %#x kept changing over %d reads", d.Base, configTries)
+}
+
+// fail tells the device the driver has given up on it (FAILED, §2.1).
+func (d *Device) fail() { d.setStatus(statusFailed) }

@@ -13,6 +13,11 @@ const (
 	DescWrite = 2 // the device writes this buffer (else it reads it)
 )
 
+// availNoInterrupt (VIRTQ_AVAIL_F_NO_INTERRUPT, §2.7.6) in the available
+// ring's flags asks the device not to interrupt when it uses a buffer of
+// this queue. It is a hint: the device may interrupt anyway (§2.7.7).
+const availNoInterrupt = 1
+
 // Queue is a split virtqueue in driver memory: the descriptor table, the
 // available ring (driver to device) and the used ring (device to driver),
 // laid out one after another in a buffer the device reaches at a known
@@ -23,6 +28,7 @@ type Queue struct {
 	descPA, availPA, usedPA uint64
 	availOff, usedOff       int
 	nextAvail, lastUsed     uint16
+	availFlags              uint16
 }
 
 // QueueBytes returns the memory a queue of size entries needs.
@@ -72,21 +78,47 @@ func (q *Queue) word(off int) *uint32 { return (*uint32)(unsafe.Pointer(&q.mem[o
 
 // Offer makes the chain starting at descriptor head available to the
 // device. The caller then calls Device.Notify.
+//
+// The index is published with one atomic store (on riscv64 an
+// amoswap.w.aqrl), which orders the descriptor and ring entry written
+// before it ahead of it: the barrier §2.7.13.3.1 requires before the idx
+// update. Device.Notify's register store is itself preceded by a full
+// fence (mmio.Direct's fence iorw,iorw), so the device sees the index
+// before the notification (§2.7.13.4).
 func (q *Queue) Offer(head uint16) {
 	slot := q.availOff + 4 + 2*int(q.nextAvail%q.size)
 	binary.LittleEndian.PutUint16(q.mem[slot:], head)
-	q.nextAvail++
-	atomic.StoreUint32(q.word(q.availOff), uint32(q.nextAvail)<<16) // flags 0: interrupts wanted
+	q.nextAvail++ // wraps at 65536, a multiple of size: slots stay in step
+	q.publish()
 }
 
-// Used returns the next chain the device has finished with and how many
-// bytes it wrote, or ok=false if there is none yet.
-func (q *Queue) Used() (head uint16, n uint32, ok bool) {
+// SetNoInterrupt sets or clears VIRTQ_AVAIL_F_NO_INTERRUPT in the
+// available ring's flags, for a queue the driver polls.
+func (q *Queue) SetNoInterrupt(on bool) {
+	q.availFlags = 0
+	if on {
+		q.availFlags = availNoInterrupt
+	}
+	q.publish()
+}
+
+// publish stores the available ring's (flags, idx) word.
+func (q *Queue) publish() {
+	atomic.StoreUint32(q.word(q.availOff), uint32(q.nextAvail)<<16|uint32(q.availFlags))
+}
+
+// Used returns the next element of the used ring: the id of the chain
+// the device has finished with and how many bytes it says it wrote, or
+// ok=false if there is none yet. Both come from the device unchecked: the
+// caller must check that id names a chain it gave the device, and n
+// against that chain's length. The index is read with an atomic load,
+// which orders the element's reads after it (§2.7.14).
+func (q *Queue) Used() (id uint32, n uint32, ok bool) {
 	idx := uint16(atomic.LoadUint32(q.word(q.usedOff)) >> 16)
 	if idx == q.lastUsed {
 		return 0, 0, false
 	}
 	e := q.mem[q.usedOff+4+8*int(q.lastUsed%q.size):]
 	q.lastUsed++
-	return uint16(binary.LittleEndian.Uint32(e[0:])), binary.LittleEndian.Uint32(e[4:]), true
+	return binary.LittleEndian.Uint32(e[0:]), binary.LittleEndian.Uint32(e[4:]), true
 }

@@ -175,7 +175,7 @@ func TestQueueWraps(t *testing.T) {
 		binary.LittleEndian.PutUint16(mem[q.usedOff+2:], ui+1)
 		h, n, ok := q.Used()
 		require.True(t, ok)
-		require.Equal(t, uint16(i%2), h)
+		require.Equal(t, uint32(i%2), h)
 		require.Equal(t, uint32(i), n)
 		_, _, ok = q.Used()
 		require.False(t, ok)
@@ -198,5 +198,6 @@ func TestProbe(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, uintptr(0x10003000), b)
 	_, err = Probe(m, bases[:2], TypeEntropy)
-	require.ErrorContains(t, err, "no device of type 4 in 2 slots")
+	require.ErrorIs(t, err, ErrNoDevice)
+	require.ErrorContains(t, err, "none of type 4 in 2 slots")
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/usbarmory/tamago/riscv64"
 
 	"github.com/exo-os/exo/board"
+	"github.com/exo-os/exo/board/dma"
 	"github.com/exo-os/exo/board/driver/plic"
 	"github.com/exo-os/exo/board/driver/virtio"
 	"github.com/exo-os/exo/board/fdt"
@@ -98,8 +99,10 @@ func halt(status uint32) {
 }
 
 // Machine brings up the board's devices and returns them for the kernel.
-// It fails if the memory map cannot hold the kernel; a missing entropy
-// source is reported by Machine.Entropy, which the kernel calls at boot.
+// It fails if the memory map cannot hold the kernel, or if a network
+// device is present but cannot be set up; a missing entropy source is
+// reported by Machine.Entropy, which the kernel calls at boot, and a
+// missing network device leaves Machine.NIC nil.
 func Machine() (*board.Machine, error) {
 	ram, err := dramSize()
 	if err != nil {
@@ -124,23 +127,34 @@ func Machine() (*board.Machine, error) {
 		Layout:   layout,
 	}
 	devices := []board.Device{{Name: "uart0", IRQ: UART0IRQ, Handle: uart.Interrupt}}
-	var bases []uintptr
-	for i := 0; i < VirtioSlots; i++ {
-		bases = append(bases, VirtioBase+uintptr(i)*VirtioStride)
+	// Device queues and buffers come from the DMA region: outside the
+	// Go heap, at known physical addresses.
+	alloc, err := dma.New(layout.DMAStart, layout.DMAEnd, physBytes(layout.DMAStart, int(layout.DMAEnd-layout.DMAStart)))
+	if err != nil {
+		return nil, fmt.Errorf("qemu-virt: %w", err)
 	}
-	// The entropy device's queue and buffer sit at the start of the DMA
-	// region, outside the Go heap, at a known physical address.
-	base, err := virtio.Probe(bus, bases, virtio.TypeEntropy)
+	base, err := virtio.Probe(bus, VirtioBases(), virtio.TypeEntropy)
 	if err == nil {
-		rng, err = virtio.NewEntropy(&virtio.Device{Bus: bus, Base: base}, physBytes(layout.DMAStart, virtio.EntropyBytes), layout.DMAStart)
+		var mem []byte
+		var pa uint64
+		if mem, pa, err = alloc.Alloc(virtio.EntropyBytes, 16); err == nil {
+			rng, err = virtio.NewEntropy(&virtio.Device{Bus: bus, Base: base}, mem, pa)
+		}
 	}
 	if err != nil {
 		noRNG := fmt.Errorf("qemu-virt: no entropy source (%w); run QEMU with -device virtio-rng-device", err)
 		m.RNG = func([]byte) error { return noRNG }
 	} else {
 		m.RNG, m.TryRNG = rng.Read, rng.TryRead
-		irq := uint32(VirtioIRQFirst + (base-VirtioBase)/VirtioStride)
-		devices = append(devices, board.Device{Name: "virtio-rng", IRQ: irq, Handle: rng.Interrupt})
+		devices = append(devices, board.Device{Name: "virtio-rng", IRQ: VirtioIRQ(base), Handle: rng.Interrupt})
+	}
+	nic, dev, err := NIC(bus, alloc)
+	if err != nil {
+		return nil, err
+	}
+	if nic != nil { // else m.NIC stays a nil interface, not a nil *virtio.Net
+		m.NIC = nic
+		devices = append(devices, dev)
 	}
 	// Every device interrupt comes to hart 0's Machine-mode context.
 	p := PLIC(bus)

@@ -8,16 +8,21 @@
 //	qemu-system-riscv64 -machine virt -m 1G -smp 1 -bios none -nographic \
 //	  -global virtio-mmio.force-legacy=false -device virtio-rng-device \
 //	  -device loader,file=firmware.elf,cpu-num=0
+//
+// A network device (-device virtio-net-device,netdev=...) is optional.
 package virt
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/exo-os/exo/board"
+	"github.com/exo-os/exo/board/dma"
 	"github.com/exo-os/exo/board/driver/clint"
 	"github.com/exo-os/exo/board/driver/finisher"
 	"github.com/exo-os/exo/board/driver/plic"
 	"github.com/exo-os/exo/board/driver/uart16550"
+	"github.com/exo-os/exo/board/driver/virtio"
 	"github.com/exo-os/exo/board/fdt"
 	"github.com/exo-os/exo/board/mmio"
 )
@@ -76,6 +81,40 @@ func PLIC(bus mmio.Bus) *plic.PLIC {
 // Finisher returns the sifive_test device.
 func Finisher(bus mmio.Bus) *finisher.Finisher {
 	return &finisher.Finisher{Bus: bus, Base: FinisherBase}
+}
+
+// VirtioBases returns the base addresses of the virtio-mmio slots.
+func VirtioBases() []uintptr {
+	bases := make([]uintptr, VirtioSlots)
+	for i := range bases {
+		bases[i] = VirtioBase + uintptr(i)*VirtioStride
+	}
+	return bases
+}
+
+// VirtioIRQ returns the interrupt source of the virtio-mmio slot at base.
+func VirtioIRQ(base uintptr) uint32 {
+	return uint32(VirtioIRQFirst + (base-VirtioBase)/VirtioStride)
+}
+
+// NIC sets up the first virtio network device in the virtio-mmio slots,
+// with its queues and buffers from alloc, and returns it with its
+// interrupt source. Networking is optional: with no network device it
+// returns nil and no error. A device that is there but cannot be set up
+// (legacy, or refusing what the driver needs) is an error.
+func NIC(bus mmio.Bus, alloc *dma.Allocator) (*virtio.Net, board.Device, error) {
+	base, err := virtio.Probe(bus, VirtioBases(), virtio.TypeNet)
+	if errors.Is(err, virtio.ErrNoDevice) {
+		return nil, board.Device{}, nil
+	}
+	if err != nil {
+		return nil, board.Device{}, fmt.Errorf("qemu-virt: network device: %w", err)
+	}
+	n, err := virtio.NewNet(&virtio.Device{Bus: bus, Base: base}, alloc)
+	if err != nil {
+		return nil, board.Device{}, fmt.Errorf("qemu-virt: %w", err)
+	}
+	return n, board.Device{Name: "virtio-net", IRQ: VirtioIRQ(base), Handle: n.Interrupt}, nil
 }
 
 // ResetVecFDT is where QEMU's reset vector in MROM keeps the address of the
