@@ -6,7 +6,7 @@ BUILD    := build
 GO       ?= go
 TAMAGO   := $(BUILD)/tamago
 TARGET   := GOOS=tamago GOARCH=riscv64 GOOSPKG=github.com/usbarmory/tamago
-ENVS     := hello counter testenv
+ENVS     := hello counter testenv echo
 # Environment images are linked at abi.TextStart (kernel/abi/layout.go).
 ENV_LDFLAGS := -T 0x1010000 -R 0x1000
 
@@ -126,6 +126,13 @@ $(BUILD)/envs/%.elf: FORCE | $(TAMAGO)
 	$(TARGET) $(TAMAGO) build -ldflags "$(ENV_LDFLAGS)" -o $@ ./firmware/envs/$*
 
 envs: $(ENVS:%=$(BUILD)/envs/%.elf)
+
+# The echo environment embeds the ICMP echo handler written in C, built by
+# clang as eBPF (docs/BYTECODE.md).
+ECHO_BPF := firmware/envs/echo/icmp_echo.bpf.o
+$(ECHO_BPF): ash/testdata/c/icmp_echo.c ash/testdata/c/exo_ash.h
+	clang -target bpf -O2 -c $< -o $@
+$(BUILD)/envs/echo.elf: $(ECHO_BPF)
 
 $(FIRMWARE): envs FORCE | $(TAMAGO)
 	@mkdir -p $(dir $@) firmware/$(BOARD)/images

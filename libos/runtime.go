@@ -102,12 +102,20 @@ func exit(code int32) {
 
 // idle is called by the Go scheduler when no goroutine can run, with the
 // time its next timer fires. The environment sleeps in the kernel until
-// then, giving up its slot.
+// then, giving up its slot; with a receive ring open (OpenRing), until a
+// frame arrives too.
 func idle(until int64) {
 	console.Flush()
-	if until == math.MaxInt64 {
-		sys.SleepUntil(math.MaxUint64)
+	deadline := uint64(math.MaxUint64)
+	if until != math.MaxInt64 {
+		deadline = nsToTicks(until, Startup().TimebaseHz)
+	}
+	if ring != nil {
+		if deadline == math.MaxUint64 {
+			deadline = 0 // no deadline
+		}
+		sys.NetWait(deadline)
 		return
 	}
-	sys.SleepUntil(nsToTicks(until, Startup().TimebaseHz))
+	sys.SleepUntil(deadline)
 }

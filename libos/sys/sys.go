@@ -31,6 +31,9 @@ var (
 	ErrCapRights    error = Errno(abi.ErrCapRights)
 	ErrCapRange     error = Errno(abi.ErrCapRange)
 	ErrCapRevoked   error = Errno(abi.ErrCapRevoked)
+	ErrBusy         error = Errno(abi.ErrBusy)
+	ErrAgain        error = Errno(abi.ErrAgain)
+	ErrProgram      error = Errno(abi.ErrProgram)
 )
 
 // RevokedError is ErrCapRevoked with the name the kernel said was revoked

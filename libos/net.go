@@ -1,0 +1,87 @@
+//go:build tamago
+
+package libos
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"github.com/exo-os/exo/ash"
+	"github.com/exo-os/exo/caps"
+	"github.com/exo-os/exo/kernel/abi"
+	"github.com/exo-os/exo/libos/netring"
+	"github.com/exo-os/exo/libos/sys"
+)
+
+// NetConfig returns the machine's network configuration: the NIC's MAC
+// and the IPv4 address the manifest gave it.
+func NetConfig() abi.Net { return Startup().Net }
+
+// Guard returns the environment's port capability covering name (a
+// caps.PortName), as the manifest's net lines gave it.
+func Guard(name uint64) (caps.Cap, bool) { return findCap(CapList(), caps.KindPort, name) }
+
+// Bind binds guard [lo, hi] (abi.NetBind) under the environment's port
+// capability for it, with an optional filter and handler program, and
+// returns the binding's handle.
+func Bind(lo, hi uint64, filter, handler []ash.Instruction) (uint32, error) {
+	g, ok := Guard(lo)
+	if !ok {
+		return 0, fmt.Errorf("libos: no guard capability covers %#x", lo)
+	}
+	r := abi.NetBind{Guard: g, Lo: lo, Hi: hi}
+	var f, h []byte
+	if len(filter) > 0 {
+		f = ash.Encode(filter)
+		r.Filter, r.FilterLen = uint64(uintptr(unsafe.Pointer(&f[0]))), uint64(len(filter))
+	}
+	if len(handler) > 0 {
+		h = ash.Encode(handler)
+		r.ASH, r.ASHLen = uint64(uintptr(unsafe.Pointer(&h[0]))), uint64(len(handler))
+	}
+	id, err := sys.NetBind(&r)
+	if err != nil {
+		return 0, fmt.Errorf("libos: binding guard [%#x, %#x]: %w", lo, hi, err)
+	}
+	return id, nil
+}
+
+// ring is the environment's receive ring, once opened: kept here so the
+// garbage collector never frees the memory the kernel writes.
+var ring *netring.Ring
+
+// OpenRing allocates a receive ring of slots slots in the environment's
+// memory, page aligned and inside one physically contiguous run, and
+// registers it. The idle hook then waits for frames as well as timers.
+func OpenRing(slots int) (*netring.Ring, error) {
+	if ring != nil {
+		return nil, errors.New("libos: the receive ring is already open")
+	}
+	size := int(abi.NetRingBytes(slots))
+	for try := 0; try < 4; try++ {
+		buf := make([]byte, size+abi.PageSize)
+		off := (abi.PageSize - int(uintptr(unsafe.Pointer(&buf[0])))%abi.PageSize) % abi.PageSize
+		mem := buf[off : off+size]
+		va := uintptr(unsafe.Pointer(&mem[0]))
+		first, ok1 := PhysPage(va)
+		last, ok2 := PhysPage(va + uintptr(size) - 1)
+		if !ok1 || !ok2 || last-first != uint64(size-1)/abi.PageSize {
+			continue // across two runs: try another allocation
+		}
+		r, err := netring.New(mem, slots)
+		if err != nil {
+			return nil, err
+		}
+		c, ok := RootPageCap(va)
+		if !ok {
+			return nil, errors.New("libos: no page capability for the ring's memory")
+		}
+		if err := sys.NetRing(mem, &c); err != nil {
+			return nil, fmt.Errorf("libos: registering the receive ring: %w", err)
+		}
+		ring = r
+		return r, nil
+	}
+	return nil, errors.New("libos: no physically contiguous memory for the receive ring")
+}
