@@ -63,9 +63,9 @@ endif
 # What the targets need from the system (Debian package names), and one
 # command from each to check for.
 APT_PKGS := qemu-system-misc u-boot-tools device-tree-compiler tcpdump clang llvm \
-            binutils-riscv64-linux-gnu iproute2
+            binutils-riscv64-linux-gnu iproute2 iputils-ping fping
 TOOLS    := qemu-system-riscv64 mkimage dumpimage dtc tcpdump clang llvm-objdump \
-            riscv64-linux-gnu-objdump ip
+            riscv64-linux-gnu-objdump ip ping fping
 
 .PHONY: all run test firmware envs deps toolchain vet test-host test-qemu fuzz \
         fuzz-brief bench clean image flash vf2 board-has-image board-is-qemu flash-has-dev FORCE
@@ -74,9 +74,16 @@ all: firmware
 
 ## run: build the firmware and boot it in QEMU with the demo environments
 ## (MANIFEST=file for another manifest; GDB=1 starts QEMU halted, waiting
-## for gdb-multiarch, and prints the command that attaches it)
+## for gdb-multiarch, and prints the command that attaches it). NET=tap
+## (as root: a tap in a private network namespace, removed on exit) or
+## NET=user (no root: exoping is QEMU's NIC peer) boots the network demo
+## (firmware/qemu-virt/net.manifest) and prints what to ping;
+## CAPTURE=file.pcap records every frame (tcpdump -r file.pcap)
+NET_MANIFEST := firmware/qemu-virt/net.manifest
 run: board-is-qemu deps firmware
-	$(GO) run ./tools/exorun -firmware $(FIRMWARE) $(if $(MANIFEST),-manifest $(MANIFEST)) $(if $(GDB),-gdb)
+	$(GO) run ./tools/exorun -firmware $(FIRMWARE) \
+		$(if $(MANIFEST),-manifest $(MANIFEST),$(if $(NET),-manifest $(NET_MANIFEST))) \
+		$(if $(NET),-net $(NET)) $(if $(CAPTURE),-capture $(CAPTURE)) $(if $(GDB),-gdb)
 
 ## test: every test: host, fuzz targets briefly, and QEMU boots; the
 ## VisionFive 2 image and the sifive_u hart test image are built for it

@@ -2,6 +2,7 @@
 // terminal: `make run` and `make bench` use it.
 //
 //	exorun -firmware build/qemu-virt/firmware.elf [-manifest FILE] [-timeout D] [-icount] [-gdb [-gdbport N]]
+//	       [-net tap|user] [-capture FILE.pcap]
 //
 // Without -timeout, QEMU runs interactively (press Ctrl-A then X to quit);
 // with it, exorun waits at most that long, prints the console, and exits
@@ -9,14 +10,22 @@
 // instruction with its gdb stub on 127.0.0.1:N, and exorun prints the
 // gdb-multiarch command that attaches and loads the kernel's symbols
 // (docs/BUILD.md, "Debugging").
+//
+// -net gives the machine a virtio-net device (docs/NETWORK.md): "tap" (as
+// root) a tap device in a network namespace of its own, at 198.18.0.1/24,
+// removed when exorun exits however it exits; "user" (no root) QEMU's
+// -netdev dgram with exoping as the peer on 127.0.0.1. exorun prints the
+// commands that ping the machine. -capture writes every frame to a pcap
+// file (QEMU's filter-dump).
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/exo-os/exo/tools/qemu"
@@ -29,7 +38,13 @@ func main() {
 	icount := flag.Bool("icount", false, "deterministic instruction counting (QEMU -icount shift=0): the time counter then advances 1 ns per instruction")
 	gdb := flag.Bool("gdb", false, "start QEMU halted, with its gdb stub on 127.0.0.1:-gdbport")
 	gdbPort := flag.Int("gdbport", 1234, "the gdb stub's port, with -gdb (local connections only)")
+	network := flag.String("net", "", "network: tap (root: a tap in a private namespace) or user (no root: QEMU's dgram netdev, exoping as the peer)")
+	capture := flag.String("capture", "", "write every frame the NIC sends or receives to this pcap `file` (needs -net)")
 	flag.Parse()
+	if *capture != "" && *network == "" {
+		fmt.Fprintln(os.Stderr, "exorun: -capture needs -net tap or -net user")
+		os.Exit(2)
+	}
 
 	var text string
 	if *manifest != "" {
@@ -56,39 +71,98 @@ func main() {
 		}
 	}
 
-	if *timeout > 0 {
-		res, err := qemu.Run(context.Background(), cfg)
-		if res != nil {
-			fmt.Print(res.Console)
+	var ns *qemu.NetNS
+	switch *network {
+	case "":
+	case "tap":
+		if os.Geteuid() != 0 {
+			fmt.Fprintln(os.Stderr, "exorun: -net tap needs root (a network namespace and a tap device); -net user needs none")
+			os.Exit(2)
 		}
-		if err != nil {
+		var err error
+		if ns, err = qemu.NewNetNS("exo-run"); err != nil {
 			fmt.Fprintln(os.Stderr, "exorun:", err)
 			os.Exit(2)
 		}
-		if res.TimedOut {
-			fmt.Fprintf(os.Stderr, "exorun: QEMU still running after %v; killed\n", *timeout)
-			os.Exit(124)
+		cfg.Extra = append(cfg.Extra, ns.TapArgs()...)
+		fmt.Fprintf(os.Stderr, `exorun: network namespace %[1]s, tap %[2]s at %[3]s/%[4]d; the machine is %[5]s. In another terminal:
+    ip netns exec %[1]s ping %[5]s
+    ip netns exec %[1]s go run ./tools/exoping -via raw -c 1000 -i 1ms -hist %[5]s
+    ip netns exec %[1]s go run ./tools/exoping -via raw -proto udp -port 9 -c 100 %[5]s   # the ring (upcall) path
+exorun: the namespace is removed when QEMU exits.
+`, ns.Name, ns.Tap, qemu.HostAddr, qemu.PrefixLen, qemu.GuestAddr)
+	case "user":
+		cfg.Extra = append(cfg.Extra, qemu.DgramArgs(10100, 10101)...)
+		fmt.Fprintf(os.Stderr, `exorun: QEMU's NIC peer is a UDP socket: 127.0.0.1:10100 (QEMU) to 127.0.0.1:10101 (exoping's default). In another terminal:
+    go run ./tools/exoping -c 1000 -i 1ms -hist %[1]s
+    go run ./tools/exoping -proto udp -port 9 -c 100 %[1]s   # the ring (upcall) path
+`, qemu.GuestAddr)
+	default:
+		fmt.Fprintf(os.Stderr, "exorun: -net %q: want tap or user\n", *network)
+		os.Exit(2)
+	}
+	if *capture != "" {
+		cfg.Extra = append(cfg.Extra, qemu.CaptureArgs(*capture)...)
+		fmt.Fprintf(os.Stderr, "exorun: capturing frames to %s (tcpdump -nn -r %s)\n", *capture, *capture)
+	}
+	code := run(cfg, *manifest, *timeout, ns)
+	if ns != nil {
+		if err := ns.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "exorun:", err)
 		}
-		os.Exit(res.ExitCode)
 	}
+	os.Exit(code)
+}
 
-	mf := ""
-	if *manifest != "" {
-		mf = *manifest
+// run boots cfg (inside ns, if not nil) and returns exorun's exit status.
+// SIGINT, SIGTERM and SIGHUP end QEMU (whose process group it is), so
+// that the caller can remove the namespace.
+func run(cfg qemu.Config, manifest string, timeout time.Duration, ns *qemu.NetNS) int {
+	var wrap []string
+	if ns != nil {
+		wrap = ns.Wrap()
 	}
-	args := append(qemu.Args(cfg, mf), "-nographic")
-	fmt.Fprintf(os.Stderr, "exorun: %s %v\nexorun: the console follows; press Ctrl-A then X to quit QEMU\n\n", qemu.Binary, args)
+	if timeout > 0 {
+		m, err := qemu.Start(cfg, wrap)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "exorun:", err)
+			return 2
+		}
+		stop := make(chan os.Signal, 1)
+		signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+		go func() { <-stop; m.Stop() }()
+		code, timedOut := m.Wait()
+		fmt.Print(m.Console())
+		if timedOut {
+			fmt.Fprintf(os.Stderr, "exorun: QEMU still running after %v; killed\n", timeout)
+			return 124
+		}
+		return code
+	}
+	args := append(append(wrap, qemu.Binary), qemu.Args(cfg, manifest)...)
+	args = append(args, "-nographic")
+	fmt.Fprintf(os.Stderr, "exorun: %v\nexorun: the console follows; press Ctrl-A then X to quit QEMU\n\n", args)
 	time.Sleep(500 * time.Millisecond)
-	cmd := exec.Command(qemu.Binary, args...)
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	err := cmd.Run()
+	// The terminal's Ctrl-C goes to the guest's console (QEMU's raw
+	// mode); a signal sent to exorun ends QEMU.
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "exorun:", err)
+		return 2
+	}
+	go func() { <-stop; cmd.Process.Kill() }()
+	err := cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); ok {
-		os.Exit(ee.ExitCode())
+		return max(ee.ExitCode(), 0)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "exorun:", err)
-		os.Exit(2)
+		return 2
 	}
+	return 0
 }
 
 // gdbHelp is what exorun prints for -gdb: the command that attaches to
