@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"unsafe"
 
-	"github.com/exo-os/exo/ash"
 	"github.com/exo-os/exo/caps"
 	"github.com/exo-os/exo/kernel/abi"
 	"github.com/exo-os/exo/libos/netring"
@@ -23,22 +22,24 @@ func NetConfig() abi.Net { return Startup().Net }
 func Guard(name uint64) (caps.Cap, bool) { return findCap(CapList(), caps.KindPort, name) }
 
 // Bind binds guard [lo, hi] (abi.NetBind) under the environment's port
-// capability for it, with an optional filter and handler program, and
-// returns the binding's handle.
-func Bind(lo, hi uint64, filter, handler []ash.Instruction) (uint32, error) {
+// capability for it, with an optional filter and handler program, each
+// encoded as ash.Encode encodes instructions (8 bytes each), and returns
+// the binding's handle. (The programs come encoded so that environments
+// that bind none do not link the bytecode package.)
+func Bind(lo, hi uint64, filter, handler []byte) (uint32, error) {
 	g, ok := Guard(lo)
 	if !ok {
 		return 0, fmt.Errorf("libos: no guard capability covers %#x", lo)
 	}
+	if len(filter)%8 != 0 || len(handler)%8 != 0 {
+		return 0, fmt.Errorf("libos: programs are 8-byte instructions; got %d and %d bytes", len(filter), len(handler))
+	}
 	r := abi.NetBind{Guard: g, Lo: lo, Hi: hi}
-	var f, h []byte
 	if len(filter) > 0 {
-		f = ash.Encode(filter)
-		r.Filter, r.FilterLen = uint64(uintptr(unsafe.Pointer(&f[0]))), uint64(len(filter))
+		r.Filter, r.FilterLen = uint64(uintptr(unsafe.Pointer(&filter[0]))), uint64(len(filter)/8)
 	}
 	if len(handler) > 0 {
-		h = ash.Encode(handler)
-		r.ASH, r.ASHLen = uint64(uintptr(unsafe.Pointer(&h[0]))), uint64(len(handler))
+		r.ASH, r.ASHLen = uint64(uintptr(unsafe.Pointer(&handler[0]))), uint64(len(handler)/8)
 	}
 	id, err := sys.NetBind(&r)
 	if err != nil {

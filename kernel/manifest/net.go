@@ -16,7 +16,8 @@ import (
 //	net address=198.18.0.2/24
 //	net env=echo guards=arp,icmp-echo,udp:7,udp:9000-9001
 //
-// env= names the image of exactly one env line. A guard is one of
+// env= names the image of exactly one env line, or IMAGE@N the N-th env
+// line (from 1) that runs IMAGE. A guard is one of
 //
 //	arp              every ARP frame
 //	icmp             every ICMP message;  icmp-echo: echo requests only
@@ -184,18 +185,9 @@ func (m *Manifest) resolveGrants(pending []pendingGrant) error {
 	}
 	var all []given
 	for _, p := range pending {
-		env := -1
-		for i, e := range m.Envs {
-			if e.Image != p.image {
-				continue
-			}
-			if env >= 0 {
-				return &Error{p.line, fmt.Sprintf("env=%s names more than one env line (lines %d and %d)", p.image, m.Envs[env].Line, e.Line)}
-			}
-			env = i
-		}
-		if env < 0 {
-			return &Error{p.line, fmt.Sprintf("env=%s: no env line runs that image", p.image)}
+		env, err := m.findEnv(p.image)
+		if err != nil {
+			return &Error{p.line, err.Error()}
 		}
 		for _, gr := range m.Net.Grants {
 			if gr.Env == env && len(gr.Guards)+len(p.guards) > maxGuards {
@@ -216,6 +208,42 @@ func (m *Manifest) resolveGrants(pending []pendingGrant) error {
 		return &Error{pending[0].line, "guards given but no net address= line"}
 	}
 	return nil
+}
+
+// findEnv returns the index of the env line that spec (IMAGE or IMAGE@N)
+// names.
+func (m *Manifest) findEnv(spec string) (int, error) {
+	image, nth, numbered := strings.Cut(spec, "@")
+	want := 0
+	if numbered {
+		n, err := strconv.Atoi(nth)
+		if err != nil || n < 1 {
+			return 0, fmt.Errorf("env=%s: want IMAGE or IMAGE@N with N from 1", spec)
+		}
+		want = n
+	}
+	env, seen := -1, 0
+	for i, e := range m.Envs {
+		if e.Image != image {
+			continue
+		}
+		seen++
+		switch {
+		case numbered && seen == want:
+			return i, nil
+		case !numbered && env >= 0:
+			return 0, fmt.Errorf("env=%s names more than one env line (lines %d and %d); say %s@N", spec, m.Envs[env].Line, e.Line, image)
+		case !numbered:
+			env = i
+		}
+	}
+	if env < 0 {
+		if numbered {
+			return 0, fmt.Errorf("env=%s: only %d env lines run %s", spec, seen, image)
+		}
+		return 0, fmt.Errorf("env=%s: no env line runs that image", spec)
+	}
+	return env, nil
 }
 
 // Guards returns the guards the manifest gives environment i.

@@ -34,6 +34,15 @@ net env=hello guards=tcp:80
 	}
 }
 
+func TestNetNumberedEnv(t *testing.T) {
+	m, err := Parse("exo-manifest v1\nenv a\nenv b\nenv a arg=\"2\"\nnet address=10.0.0.1/8\nnet env=a@2 guards=tcp\nnet env=a@1 guards=udp\n")
+	require.NoError(t, err)
+	require.Len(t, m.Guards(2), 1)
+	require.Equal(t, "tcp", m.Guards(2)[0].String())
+	require.Equal(t, "udp", m.Guards(0)[0].String())
+	require.Empty(t, m.Guards(1))
+}
+
 func TestNetLineErrors(t *testing.T) {
 	for _, tc := range []struct{ name, text, want string }{
 		{"overlap across envs", "env a\nenv b\nnet address=10.0.0.1/8\nnet env=a guards=udp\nnet env=b guards=udp:53", "line 6: guard udp:53 overlaps guard udp given on line 5"},
@@ -41,6 +50,8 @@ func TestNetLineErrors(t *testing.T) {
 		{"no address", "env a\nnet env=a guards=arp", "no net address"},
 		{"unknown env", "env a\nnet address=10.0.0.1/8\nnet env=b guards=arp", "no env line runs that image"},
 		{"ambiguous env", "env a\nenv a\nnet address=10.0.0.1/8\nnet env=a guards=arp", "more than one env line"},
+		{"numbered past the last", "env a\nenv a\nnet address=10.0.0.1/8\nnet env=a@3 guards=arp", "only 2 env lines run a"},
+		{"numbered from zero", "env a\nnet address=10.0.0.1/8\nnet env=a@0 guards=arp", "IMAGE@N"},
 		{"bad guard", "env a\nnet address=10.0.0.1/8\nnet env=a guards=sctp:1", `guard "sctp:1"`},
 		{"bad range", "env a\nnet address=10.0.0.1/8\nnet env=a guards=udp:9-7", "LO <= HI"},
 		{"bad port", "env a\nnet address=10.0.0.1/8\nnet env=a guards=udp:65536", "ports 0..65535"},

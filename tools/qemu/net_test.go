@@ -291,7 +291,9 @@ func udpFrame(dst [6]byte, src net.HardwareAddr, port uint16, payload []byte) []
 // environment's UDP and ICMP.
 func TestNetLyingFilter(t *testing.T) {
 	n := netNS(t)
-	m := startEcho(t, echoManifest+"env testenv arg=\"liar\"\nnet env=testenv guards=tcp\n", n.Wrap(), n.TapArgs())
+	liar := strings.Replace(echoManifest, "env echo\n", "env echo\nenv echo arg=\"liar\"\n", 1)
+	liar = strings.Replace(liar, "net env=echo ", "net env=echo@1 ", 1) + "net env=echo@2 guards=tcp\n"
+	m := startEcho(t, liar, n.Wrap(), n.TapArgs())
 	require.NoError(t, m.WaitFor("liar: bound", time.Minute))
 	require.NoError(t, n.Do(func() error {
 		for _, p := range []struct {

@@ -16,6 +16,8 @@
 // handler compiled from C by clang -target bpf (ash/testdata/c/icmp_echo.c)
 // instead of the builder's (which also verifies the request's checksum).
 //
+// With "liar" it is instead the lying-filter test's environment (liar.go).
+//
 // A datagram to port 9 whose payload is "exo-stats" is answered with the
 // handlers' counters and the environment's own (how often it woke), as
 // text: what the tests and exoping's users read.
@@ -52,6 +54,9 @@ type binding struct {
 }
 
 func main() {
+	if libos.Arg() == "liar" {
+		os.Exit(liar())
+	}
 	cfg := libos.NetConfig()
 	if cfg.Addr == [4]byte{} {
 		fmt.Println("echo: the manifest gives the machine no net address")
@@ -82,7 +87,11 @@ func main() {
 		{"udp:7", udp(7), udp(7), netash.UDPEcho()},
 		{"udp:9", udp(upcallPort), udp(upcallPort), nil},
 	} {
-		id, err := libos.Bind(b.lo, b.hi, nil, b.handler)
+		var code []byte
+		if b.handler != nil {
+			code = ash.Encode(b.handler)
+		}
+		id, err := libos.Bind(b.lo, b.hi, nil, code)
 		if err != nil {
 			fmt.Printf("echo: %s: %v\n", b.name, err)
 			os.Exit(1)

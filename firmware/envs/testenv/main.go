@@ -37,9 +37,6 @@
 //	                  per call: a huge child, full writes, revocation
 //	pmp KIND          load, store or exec on the page the PMP test build
 //	                  maps from the kernel's memory
-//	liar              (net guards=tcp) binds every TCP port with a filter
-//	                  that accepts everything and reports what its ring
-//	                  receives (see liar.go)
 package main
 
 import (
@@ -99,8 +96,6 @@ func main() {
 		os.Exit(wx())
 	case "storm":
 		os.Exit(storm())
-	case "liar":
-		os.Exit(liar())
 	case "pmp":
 		mustDie(f, "pmp access", "load, store or exec", pmp)
 	default:

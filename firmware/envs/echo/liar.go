@@ -24,7 +24,7 @@ func liar() int {
 		fmt.Printf("liar: %v\n", err)
 		return 1
 	}
-	if _, err := libos.Bind(tcp.Lo, tcp.Hi, yes, nil); err != nil {
+	if _, err := libos.Bind(tcp.Lo, tcp.Hi, ash.Encode(yes), nil); err != nil {
 		fmt.Printf("liar: %v\n", err)
 		return 1
 	}
