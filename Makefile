@@ -77,7 +77,7 @@ TOOLS    := qemu-system-riscv64 mkimage dumpimage dtc tcpdump clang llvm-objdump
             riscv64-linux-gnu-objdump ip ping fping
 
 .PHONY: all run test firmware envs deps toolchain vet test-host test-qemu fuzz \
-        fuzz-brief bench clean image flash vf2 board-has-image board-is-qemu flash-has-dev FORCE
+        fuzz-brief bench bench-net clean image flash vf2 board-has-image board-is-qemu flash-has-dev FORCE
 
 all: firmware
 
@@ -111,6 +111,13 @@ vet: $(TAMAGO)
 	$(TARGET) $(TAMAGO) vet -tags exo_floor ./kernel/hart/
 	$(TARGET) $(TAMAGO) vet -tags exo_pmptest ./kernel/
 	$(TARGET) $(TAMAGO) vet -tags exo_calltime ./kernel/
+
+## bench-net: the ASH paper's experiment: echo round trips by the handler
+## in the kernel and by the environment's ring, against 0-16 busy
+## environments; a table, and build/bench-net.{md,csv,png} (docs/NETWORK.md)
+bench-net: board-is-qemu deps firmware
+	$(GO) run ./tools/benchnet -firmware $(FIRMWARE) -out $(BUILD)/bench-net
+	$(GO) test -run '^$$' -bench Demux -benchmem ./kernel/demux/
 
 ## test-host: the host tests only (no QEMU, no external tools required)
 test-host:

@@ -29,19 +29,20 @@ import (
 // `go test -fuzz ^T$ -fuzztime 20000x`; FuzzLoadELF's executions are
 // dearer because each input is a whole ELF object).
 var budgets = map[string]int{
-	"ash/FuzzLoadELF":           4000,
-	"ash/FuzzVerifyRun":         60000,
-	"ash/FuzzAssemble":          60000,
-	"ash/FuzzDisassemble":       30000,
-	"ash/FuzzImportCBPF":        40000,
-	"board/fdt/FuzzMemory":      80000,
-	"caps/FuzzParseVerify":      60000,
-	"caps/FuzzDeriveChain":      40000,
-	"kernel/elf/FuzzParse":      80000,
-	"kernel/manifest/FuzzParse": 80000,
-	"kernel/FuzzSystemCalls":    1000, // a whole kernel run an input
-	"kernel/FuzzNetReceive":     100000,
-	"kernel/demux/FuzzClassify": 200000,
+	"ash/FuzzLoadELF":              4000,
+	"ash/FuzzVerifyRun":            60000,
+	"ash/FuzzAssemble":             60000,
+	"ash/FuzzDisassemble":          30000,
+	"ash/FuzzImportCBPF":           40000,
+	"board/fdt/FuzzMemory":         80000,
+	"caps/FuzzParseVerify":         60000,
+	"caps/FuzzDeriveChain":         40000,
+	"kernel/elf/FuzzParse":         80000,
+	"kernel/manifest/FuzzParse":    80000,
+	"kernel/FuzzSystemCalls":       1000, // a whole kernel run an input
+	"kernel/FuzzNetReceive":        100000,
+	"kernel/demux/FuzzClassify":    200000,
+	"internal/ping/FuzzParseFrame": 200000,
 }
 
 // defaultBudget is the count for a target budgets does not name.
