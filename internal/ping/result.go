@@ -19,8 +19,8 @@ type Result struct {
 	// (another run's identifier, a sequence number not yet sent, a UDP
 	// payload without this run's probe header).
 	Unmatched int     `json:"unmatched"`
-	Probes    []Probe `json:"probes"`
-	Summary   Summary `json:"summary"`
+	Probes    []Probe `json:"probes"`  // every probe sent, by number
+	Summary   Summary `json:"summary"` // the statistics of Probes
 }
 
 // Probe is the record of one probe. Its first reply decides it: good (an
@@ -33,7 +33,7 @@ type Probe struct {
 	Sent time.Time `json:"sent"`
 	// RTT is the round trip of the first reply (0 if Lost).
 	RTT  time.Duration `json:"rtt_ns"`
-	Lost bool          `json:"lost,omitempty"`
+	Lost bool          `json:"lost,omitempty"` // no reply within the timeout
 	// Corrupt marks a first reply whose payload differed from the probe's
 	// or whose IPv4, ICMP or UDP checksum was wrong.
 	Corrupt bool `json:"corrupt,omitempty"`

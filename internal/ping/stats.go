@@ -19,18 +19,19 @@ type Summary struct {
 	// are not Received either: Sent = Received + Lost + Corrupt.
 	LossPercent float64 `json:"loss_percent"`
 
-	// Min, Max and the percentiles (see Percentile) of the good RTTs.
-	Min  time.Duration `json:"min_ns"`
-	P50  time.Duration `json:"p50_ns"`
-	P90  time.Duration `json:"p90_ns"`
-	P99  time.Duration `json:"p99_ns"`
-	P999 time.Duration `json:"p99_9_ns"`
-	Max  time.Duration `json:"max_ns"`
+	// Min, Max and the nearest-rank percentiles (see Percentile) of the
+	// good RTTs.
+	Min  time.Duration `json:"min_ns"`   // the smallest
+	P50  time.Duration `json:"p50_ns"`   // the median
+	P90  time.Duration `json:"p90_ns"`   // 90th percentile
+	P99  time.Duration `json:"p99_ns"`   // 99th percentile
+	P999 time.Duration `json:"p99_9_ns"` // 99.9th percentile
+	Max  time.Duration `json:"max_ns"`   // the largest
 	// Mean is the arithmetic mean of the good RTTs, and StdDev their
 	// population standard deviation (the sum of squared deviations divided
 	// by their number, not one less): the figure ping prints as mdev.
-	Mean   time.Duration `json:"mean_ns"`
-	StdDev time.Duration `json:"stddev_ns"`
+	Mean   time.Duration `json:"mean_ns"`   // arithmetic mean
+	StdDev time.Duration `json:"stddev_ns"` // population standard deviation
 }
 
 // Summarize computes the statistics of a run's probe records.

@@ -28,7 +28,7 @@ type Transport interface {
 
 // A Reply is one echo reply as a Transport received it.
 type Reply struct {
-	From netip.Addr
+	From netip.Addr // the reply's source address
 	// ID and Seq are the ICMP echo identifier and sequence number; zero
 	// for UDP, whose probe header is in Payload.
 	ID, Seq uint16

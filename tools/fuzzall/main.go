@@ -42,7 +42,7 @@ var budgets = map[string]int{
 	"kernel/FuzzSystemCalls":       1000, // a whole kernel run an input
 	"kernel/FuzzNetReceive":        100000,
 	"kernel/demux/FuzzClassify":    200000,
-	"internal/ping/FuzzParseFrame": 200000,
+	"internal/ping/FuzzParseFrame": 100000,
 }
 
 // defaultBudget is the count for a target budgets does not name.
