@@ -43,6 +43,9 @@ type Machine struct {
 	// NIC is the network interface, its interrupt among Devices; nil
 	// when the board has no network device.
 	NIC NIC
+	// ReadInstret, if set, reads the hart's instructions-retired counter
+	// (the kernel's per-binding instruction counts, docs/NETWORK.md).
+	ReadInstret func() uint64
 	// WFI waits for an interrupt.
 	WFI func()
 	// ReadMip reads the hart's pending interrupts (the mip CSR).

@@ -76,11 +76,19 @@ type netState struct {
 	machine *ash.Machine
 	reply   [abi.MaxFrame]byte
 	pending bool // frames may be left in the NIC after a bounded pass
+	// counter reads instructions retired, if the platform can (nil
+	// otherwise); cur is the binding deliver gave the frame to.
+	counter instretCounter
+	cur     *netBinding
 
 	// Received counts frames taken from the NIC; Unclaimed those no
 	// guard covered (or malformed, or for another address).
 	Received, Unclaimed uint64
 }
+
+// instretCounter is what a Platform implements if it can count the
+// instructions the hart retires.
+type instretCounter interface{ Instret() uint64 }
 
 // initNet sets up the network from the configuration: the machine's
 // address from the manifest, the NIC if the board has one.
@@ -98,6 +106,7 @@ func (k *Kernel) initNet(nic NIC, n *manifest.Net) {
 	}
 	k.net.index = demux.New()
 	k.net.machine = ash.NewMachine()
+	k.net.counter, _ = k.plat.(instretCounter)
 }
 
 // netReceive takes up to maxRxPass frames from the NIC and delivers each.
@@ -117,8 +126,20 @@ func (k *Kernel) netReceive() {
 			now = k.plat.Now()
 		}
 		n.Received++
+		if n.counter == nil {
+			k.deliver(f, now)
+			n.nic.Release()
+			continue
+		}
+		// The first Receive's cost is not counted: it is the look that
+		// found the frame, shared by a pass's frames.
+		t0 := n.counter.Instret()
+		n.cur = nil
 		k.deliver(f, now)
 		n.nic.Release()
+		if b := n.cur; b != nil {
+			b.stats.KernelInsns += n.counter.Instret() - t0
+		}
 	}
 	n.pending = true
 }
@@ -142,6 +163,7 @@ func (k *Kernel) deliver(f []byte, now uint64) {
 		return
 	}
 	b.stats.Frames++
+	n.cur = b
 	in := ash.Input{Packet: f}
 	if b.filter != nil {
 		res, err := n.machine.Run(b.filter, &in)

@@ -350,3 +350,36 @@ func (n *allocNIC) Receive() []byte {
 func (n *allocNIC) Release()                {}
 func (n *allocNIC) Transmit(f []byte) error { n.sent++; return nil }
 func (n *allocNIC) Interrupt()              {}
+
+// countingPlat is the harness's platform with an instructions-retired
+// counter that advances by 100 at every read.
+type countingPlat struct {
+	*plat
+	n uint64
+}
+
+func (p *countingPlat) Instret() uint64 { p.n += 100; return p.n }
+
+// TestNetKernelInsns: where the platform counts instructions, each frame
+// charges its binding the instructions between taking it from the NIC
+// and giving its buffer back; an unclaimed frame charges no one.
+func TestNetKernelInsns(t *testing.T) {
+	nic := &fakeNIC{}
+	h := newHarnessWith(t, map[string]program{
+		"a": func(u *uenv) {
+			id, e := u.bind(u.guard(echoName), echoName, echoName, nil, netash.ICMPEcho(), 0)
+			require.Equal(t, uint64(abi.OK), e)
+			nic.rx = append(nic.rx, echoRequest(1, nil), udpFrame(1, 12345, nil, false), echoRequest(2, nil))
+			u.interrupt()
+			s := u.stats(id)
+			require.Equal(t, uint64(2), s.Replies)
+			require.Equal(t, uint64(200), s.KernelInsns, "two frames, one counter step each")
+			u.ecall(abi.SysExit, 0)
+		},
+		"b": func(u *uenv) { u.ecall(abi.SysExit, 0) },
+	}, netManifest, func(c *Config) {
+		c.NIC = nic
+		c.Platform = &countingPlat{plat: c.Platform.(*plat)}
+	})
+	require.Zero(t, h.run())
+}

@@ -47,6 +47,11 @@ func ReadTime() uint64
 // ReadCycle returns the cycle counter.
 func ReadCycle() uint64
 
+// ReadInstret returns the instructions-retired counter. Under QEMU's TCG it
+// counts instructions only with -icount; otherwise it follows the host's
+// clock.
+func ReadInstret() uint64
+
 // WriteSatp installs a page table: Sv39 mode, address-space id and root PPN
 // in v. It does not flush the address-translation caches; entries are tagged
 // with the ASID.

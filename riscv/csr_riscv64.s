@@ -77,6 +77,11 @@ TEXT ·ReadCycle(SB),NOSPLIT,$0-8
 	MOV	X5, ret+0(FP)
 	RET
 
+TEXT ·ReadInstret(SB),NOSPLIT,$0-8
+	CSRRS	X0, INSTRET, X5
+	MOV	X5, ret+0(FP)
+	RET
+
 TEXT ·WriteSatp(SB),NOSPLIT,$0-8
 	MOV	v+0(FP), X5
 	CSRRW	X5, SATP, X0

@@ -129,6 +129,15 @@ func placedManifest(l board.Layout) (string, string) {
 // platform is a board's Machine as the kernel's Platform.
 type platform struct{ *board.Machine }
 
+// Instret reads the hart's instructions-retired counter (0 where the
+// board gives no way to).
+func (p platform) Instret() uint64 {
+	if p.ReadInstret == nil {
+		return 0
+	}
+	return p.ReadInstret()
+}
+
 func (p platform) Serial() kernel.Serial { return p.UART }
 
 func (p platform) Pending() kernel.Pending {

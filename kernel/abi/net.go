@@ -161,6 +161,12 @@ type NetStats struct {
 	Delivered, RingFull uint64
 	// Insns executed by the filter and the handler.
 	Insns uint64
+	// KernelInsns is the hart's instructions retired while the kernel
+	// handled this binding's frames, from taking each from the NIC to
+	// giving its buffer back: classification, lookup, filter, handler,
+	// reply, ring. Zero where the board cannot count them; on QEMU
+	// meaningful only under -icount.
+	KernelInsns uint64
 }
 
 // Guard tables: the slices of the port namespace the kernel tracks, and

@@ -328,7 +328,7 @@ func TestNetDgram(t *testing.T) {
 	require.NoError(t, err)
 	defer tr.Close()
 	pcap := filepath.Join(t.TempDir(), "exo.pcap")
-	startEcho(t, echoManifest, nil, append(DgramArgs(qport, pport), CaptureArgs(pcap)...))
+	m := startEcho(t, echoManifest, nil, append(DgramArgs(qport, pport), CaptureArgs(pcap)...))
 	for _, p := range []struct {
 		proto string
 		port  uint16
@@ -336,6 +336,13 @@ func TestNetDgram(t *testing.T) {
 		r := measure(t, tr, p.proto, p.port, 200, time.Millisecond)
 		require.Equal(t, 200, r.Summary.Received, "%s %d", p.proto, p.port)
 	}
+	m.Stop()
+
+	// The ICMP handler written in C (clang -target bpf) answers as well.
+	startEcho(t, strings.Replace(echoManifest, "env echo\n", "env echo arg=\"icmp=c\"\n", 1), nil, DgramArgs(qport, pport))
+	r := measure(t, tr, "icmp", 0, 100, time.Millisecond)
+	require.Equal(t, 100, r.Summary.Received, "the C handler's replies are good")
+	require.Equal(t, uint64(100), parseStats(t, askStats(t, tr))["icmp-echo"]["replies"])
 	if _, err := exec.LookPath("tcpdump"); err == nil {
 		out, err := exec.Command("tcpdump", "-nn", "-r", pcap).CombinedOutput()
 		require.NoError(t, err, "%s", out)
@@ -350,4 +357,55 @@ func freePort(t *testing.T) int {
 	require.NoError(t, err)
 	defer c.Close()
 	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// TestNetInstructions counts, under -icount (the hart's instruction
+// counter exact), the kernel's instructions per echo on the ASH path:
+// from taking the frame from the NIC to giving the buffer back,
+// classification, lookup, handler and reply included (docs/NETWORK.md).
+func TestNetInstructions(t *testing.T) {
+	testtool.Path(t, Binary)
+	qport, pport := freePort(t), freePort(t)
+	tr, err := ping.ListenDgram(ping.DgramConfig{
+		Local:  netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(pport)),
+		Remote: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(qport)),
+	})
+	require.NoError(t, err)
+	defer tr.Close()
+	startEcho(t, echoManifest, nil, append(DgramArgs(qport, pport), "-icount", "shift=0"))
+	for _, p := range []struct {
+		proto string
+		port  uint16
+	}{{"icmp", 0}, {"udp", 7}, {"udp", 9}} {
+		r := measure(t, tr, p.proto, p.port, 100, time.Millisecond)
+		require.Equal(t, 100, r.Summary.Received)
+	}
+	text := askStats(t, tr)
+	st := parseStats(t, text)
+	for _, b := range []string{"icmp-echo", "udp:7", "udp:9"} {
+		s := st[b]
+		require.NotZero(t, s["frames"], b)
+		per := s["kinsns"] / s["frames"]
+		t.Logf("%s: %d kernel instructions per frame (%d frames), handler %d", b, per, s["frames"], s["insns"]/s["frames"])
+		require.NotZero(t, per, "%s: the counter counted", b)
+		require.Less(t, per, uint64(20000), "%s: the receive path grew past its budget", b)
+	}
+}
+
+// askStats sends exo-stats to port 9 through the dgram transport's own
+// frames and returns the text answered.
+func askStats(t *testing.T, tr *ping.Dgram) string {
+	t.Helper()
+	require.NoError(t, tr.Open(context.Background(), ping.Config{Proto: "udp", Target: guest, Port: 9, Count: 1, Size: 9}))
+	for try := 0; try < 5; try++ {
+		require.NoError(t, tr.Send(0, []byte("exo-stats")))
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		r, err := tr.Receive(ctx)
+		cancel()
+		if err == nil && strings.HasPrefix(string(r.Payload), "wakeups") {
+			return string(r.Payload)
+		}
+	}
+	t.Fatal("no answer to exo-stats")
+	return ""
 }

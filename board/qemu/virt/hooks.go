@@ -120,11 +120,12 @@ func Machine() (*board.Machine, error) {
 		Hart:  0,
 		// QEMU implements the time CSR, which is cheaper to read
 		// than the CLINT's register through its MMIO dispatch.
-		ReadTime: riscv.ReadTime,
-		WFI:      riscv.WaitForInterrupt,
-		ReadMip:  riscv.ReadMip,
-		Halt:     halt,
-		Layout:   layout,
+		ReadTime:    riscv.ReadTime,
+		ReadInstret: riscv.ReadInstret,
+		WFI:         riscv.WaitForInterrupt,
+		ReadMip:     riscv.ReadMip,
+		Halt:        halt,
+		Layout:      layout,
 	}
 	devices := []board.Device{{Name: "uart0", IRQ: UART0IRQ, Handle: uart.Interrupt}}
 	// Device queues and buffers come from the DMA region: outside the

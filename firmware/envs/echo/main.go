@@ -177,8 +177,8 @@ func stats(f, out []byte, cfg abi.Net, binds []binding, wakeups, answered, ignor
 		if err != nil {
 			continue
 		}
-		fmt.Fprintf(&b, "%s frames %d runs %d replies %d consumed %d passed %d delivered %d ringfull %d refused %d dropped %d insns %d\n",
-			x.name, s.Frames, s.Runs, s.Replies, s.Consumed, s.Passed, s.Delivered, s.RingFull, s.ReplyRefused, s.ReplyDropped, s.Insns)
+		fmt.Fprintf(&b, "%s frames %d runs %d replies %d consumed %d passed %d delivered %d ringfull %d refused %d dropped %d insns %d kinsns %d\n",
+			x.name, s.Frames, s.Runs, s.Replies, s.Consumed, s.Passed, s.Delivered, s.RingFull, s.ReplyRefused, s.ReplyDropped, s.Insns, s.KernelInsns)
 	}
 	text := b.String()
 	if len(text) > abi.MaxFrame-42 {
