@@ -383,3 +383,46 @@ func TestNetKernelInsns(t *testing.T) {
 	})
 	require.Zero(t, h.run())
 }
+
+// TestNetMessageVectoring: a handler copies each datagram's payload
+// straight into the message buffer the environment registered, where the
+// environment reads it without a copy of its own; a second frame
+// overwrites the first in place, and the buffer's bounds are the
+// verified ones.
+func TestNetMessageVectoring(t *testing.T) {
+	var nic *fakeNIC
+	var h *harness
+	h, nic = newNetHarness(t, map[string]program{
+		"a": func(u *uenv) {
+			// pkt_copy(42, msg, 16): the first 16 payload bytes of a
+			// UDP datagram; consumed.
+			b := ash.NewBuilder()
+			b.LoadContext(ash.R2, ash.CtxMsg)
+			b.Mov(ash.R1, 42).Mov(ash.R3, 16).Call(ash.HelperPacketCopy)
+			b.Return(ash.RetConsumed)
+			id, e := u.bind(u.guard(udpName(7)), udpName(7), udpName(7), nil, build(t, b), 4096)
+			require.Equal(t, uint64(abi.OK), e)
+			for _, msg := range []string{"first datagram!!", "second datagram."} {
+				nic.rx = append(nic.rx, udpFrame(1, 7, []byte(msg+" and more"), false))
+				u.interrupt()
+				require.Equal(t, msg, string(u.load(msgVA, 16)))
+			}
+			s := u.stats(id)
+			require.Equal(t, uint64(2), s.Consumed)
+			require.Zero(t, s.Delivered)
+			// A short frame: pkt_copy fails at run time, nothing copied.
+			nic.rx = append(nic.rx, udpFrame(1, 7, []byte("tiny"), false))
+			u.interrupt()
+			require.Equal(t, "second datagram.", string(u.load(msgVA, 16)))
+
+			// A handler that writes past a 64-byte buffer does not verify.
+			over := ash.NewBuilder()
+			over.LoadContext(ash.R2, ash.CtxMsg).StoreImm(ash.SizeB, ash.R2, 64, 1).Return(0)
+			_, e = u.bind(u.guard(udpName(9000)), udpName(9000), udpName(9000), nil, build(t, over), 64)
+			require.Equal(t, uint64(abi.ErrProgram), e)
+			u.ecall(abi.SysExit, 0)
+		},
+		"b": func(u *uenv) { u.ecall(abi.SysExit, 0) },
+	}, netManifest)
+	require.Zero(t, h.run())
+}
