@@ -72,6 +72,11 @@ type Config struct {
 	// CountersSize is the size of the kernel counter block (0:
 	// DefaultCountersSize).
 	CountersSize int
+	// MaxSteps bounds the verifier's work on this program, in symbolically
+	// executed instructions (0: MaxVerifierSteps, also the largest): a
+	// kernel that verifies with interrupts masked chooses how long that
+	// may take.
+	MaxSteps int
 }
 
 // DefaultReplySize is one full Ethernet frame without FCS.
@@ -90,6 +95,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Type == TypePredicate && c.CountersSize == 0 {
 		c.CountersSize = DefaultCountersSize
+	}
+	if c.MaxSteps == 0 {
+		c.MaxSteps = MaxVerifierSteps
+	}
+	if c.MaxSteps < 0 || c.MaxSteps > MaxVerifierSteps {
+		return c, fmt.Errorf("ash: config: MaxSteps %d outside [1, %d]", c.MaxSteps, MaxVerifierSteps)
 	}
 	for _, s := range []struct {
 		name string

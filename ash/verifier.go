@@ -68,21 +68,84 @@ type workItem struct {
 // Verify checks prog against cfg and returns it ready to run, or a
 // *VerifyError naming the first offending instruction and the reason. It runs
 // once, when the kernel binds the program; the cost is bounded by
-// MaxVerifierSteps.
+// cfg.MaxSteps (MaxVerifierSteps by default). Verification does the same
+// in pieces of bounded work.
 func Verify(prog []Instruction, cfg Config) (*Program, error) {
+	x := NewVerification(prog, cfg)
+	for !x.Continue(MaxVerifierSteps) {
+	}
+	return x.Result()
+}
+
+// Verification is Verify done in pieces, for a caller that must bound the
+// work it does at a time (a kernel with interrupts masked):
+// NewVerification analyses the control flow (linear in the program's
+// length), and each Continue symbolically executes at most n more
+// instructions. The outcome is the same as Verify's, whatever the pieces.
+type Verification struct {
+	v     *verifier
+	work  []workItem
+	cur   workItem // the path being explored (cur.st nil: none)
+	done  bool
+	prog  *Program
+	err   *VerifyError
+	insns []Instruction
+}
+
+// NewVerification starts verifying prog against cfg.
+func NewVerification(prog []Instruction, cfg Config) *Verification {
+	x := &Verification{insns: prog}
 	c, err := cfg.withDefaults()
 	if err != nil {
-		return nil, &VerifyError{Index: -1, Kind: ErrConfig, Reason: err.Error()}
+		x.done, x.err = true, &VerifyError{Index: -1, Kind: ErrConfig, Reason: err.Error()}
+		return x
 	}
 	info, verrr := analyzeCFG(prog)
 	if verrr != nil {
-		return nil, verrr
+		x.done, x.err = true, verrr
+		return x
 	}
-	v := &verifier{prog: prog, info: info, cfg: c, seen: map[int][]*state{}, stackLow: StackSize}
-	if e := v.run(); e != nil {
-		return nil, e
+	x.v = &verifier{prog: prog, info: info, cfg: c, seen: map[int][]*state{}, stackLow: StackSize}
+	init := &state{}
+	init.regs[R1] = ptrReg(regCtx, 0)
+	init.regs[R10] = ptrReg(regStack, StackSize)
+	x.work = []workItem{{0, init}}
+	return x
+}
+
+// Continue explores up to n more instructions and reports whether the
+// verification is over.
+func (x *Verification) Continue(n int) bool {
+	if x.done {
+		return true
 	}
-	return &Program{insns: append([]Instruction(nil), prog...), cfg: c, stackDepth: int(StackSize - v.stackLow)}, nil
+	if e := x.v.run(x, n); e != nil {
+		x.done, x.err = true, e
+	} else if x.cur.st == nil && len(x.work) == 0 {
+		x.done = true
+		x.prog = &Program{insns: append([]Instruction(nil), x.insns...), cfg: x.v.cfg, stackDepth: int(StackSize - x.v.stackLow)}
+	}
+	if x.done {
+		x.v, x.work = nil, nil // let the states go
+	}
+	return x.done
+}
+
+// Steps returns the instructions explored so far.
+func (x *Verification) Steps() int {
+	if x.v == nil {
+		return 0
+	}
+	return x.v.steps
+}
+
+// Result returns the verified program, or the *VerifyError; nil, nil
+// until Continue has reported the verification over.
+func (x *Verification) Result() (*Program, error) {
+	if x.err != nil {
+		return nil, x.err
+	}
+	return x.prog, nil
 }
 
 func (v *verifier) regionSize(r region) int64 {
@@ -103,21 +166,28 @@ func (v *verifier) regionSize(r region) int64 {
 	return 0 // the packet has no static size
 }
 
-func (v *verifier) run() *VerifyError {
-	init := &state{}
-	init.regs[R1] = ptrReg(regCtx, 0)
-	init.regs[R10] = ptrReg(regStack, StackSize)
-	work := []workItem{{0, init}}
-	for len(work) > 0 {
-		it := work[len(work)-1]
-		work = work[:len(work)-1]
-		pc, st := it.pc, it.st
+// run explores paths for at most n steps, resuming x's.
+func (v *verifier) run(x *Verification, n int) *VerifyError {
+	for budget := n; ; {
+		if x.cur.st == nil {
+			if len(x.work) == 0 {
+				return nil
+			}
+			x.cur = x.work[len(x.work)-1]
+			x.work = x.work[:len(x.work)-1]
+		}
+		pc, st := x.cur.pc, x.cur.st
 		// The path ends at exit (pc -1) or where an explored state covers
 		// it; either way its state is free afterwards.
 		for pc >= 0 {
+			if budget == 0 {
+				x.cur.pc = pc
+				return nil
+			}
+			budget--
 			v.steps++
-			if v.steps > MaxVerifierSteps {
-				return verr(pc, ErrComplexity, "verifier budget of %d steps exhausted", MaxVerifierSteps)
+			if v.steps > v.cfg.MaxSteps {
+				return verr(pc, ErrComplexity, "verifier budget of %d steps exhausted", v.cfg.MaxSteps)
 			}
 			if v.info[pc].preds > 1 && v.pruned(pc, st) {
 				break
@@ -127,13 +197,13 @@ func (v *verifier) run() *VerifyError {
 				return err
 			}
 			if fork.st != nil {
-				work = append(work, fork)
+				x.work = append(x.work, fork)
 			}
 			pc = next
 		}
 		v.freeState(st)
+		x.cur = workItem{}
 	}
-	return nil
 }
 
 // pruned reports whether an explored state at pc covers st, and otherwise

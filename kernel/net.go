@@ -40,9 +40,15 @@ type NIC interface {
 const maxNetBindings = 256
 
 // maxRxPass bounds the frames one pass of the receive path takes from the
-// NIC with interrupts masked; more wait for the next pass (the scheduler
-// makes one at every decision while any are left).
-const maxRxPass = 32
+// NIC with interrupts masked, and rxPassSteps the bytecode instructions
+// its filters and handlers may run (a frame that starts within the budget
+// finishes: at most 2·abi.MaxNetProgram more); more wait for the next
+// pass (the scheduler makes one at every decision while any are left, and
+// every device interrupt makes one).
+const (
+	maxRxPass   = 32
+	rxPassSteps = 2048
+)
 
 // netBinding is one bound guard.
 type netBinding struct {
@@ -116,7 +122,8 @@ func (k *Kernel) netReceive() {
 		return
 	}
 	var now uint64
-	for i := 0; i < maxRxPass; i++ {
+	steps := 0
+	for i := 0; i < maxRxPass && steps < rxPassSteps; i++ {
 		f := n.nic.Receive()
 		if f == nil {
 			n.pending = false
@@ -127,7 +134,7 @@ func (k *Kernel) netReceive() {
 		}
 		n.Received++
 		if n.counter == nil {
-			k.deliver(f, now)
+			steps += k.deliver(f, now)
 			n.nic.Release()
 			continue
 		}
@@ -135,7 +142,7 @@ func (k *Kernel) netReceive() {
 		// found the frame, shared by a pass's frames.
 		t0 := n.counter.Instret()
 		n.cur = nil
-		k.deliver(f, now)
+		steps += k.deliver(f, now)
 		n.nic.Release()
 		if b := n.cur; b != nil {
 			b.stats.KernelInsns += n.counter.Instret() - t0
@@ -144,33 +151,35 @@ func (k *Kernel) netReceive() {
 	n.pending = true
 }
 
-// deliver is one frame's way through the kernel.
-func (k *Kernel) deliver(f []byte, now uint64) {
+// deliver is one frame's way through the kernel. It returns the bytecode
+// instructions the frame's filter and handler ran.
+func (k *Kernel) deliver(f []byte, now uint64) (steps int) {
 	n := &k.net
 	ti, name, whole, ok := demux.Classify(f, &n.local)
 	if !ok || len(f) > abi.MaxFrame {
 		n.Unclaimed++
-		return
+		return 0
 	}
 	id := n.index.Lookup(ti, name, whole)
 	if id == 0 {
 		n.Unclaimed++
-		return
+		return 0
 	}
 	b := &n.binds[id]
 	if b.env == nil || b.env.finished() {
 		n.Unclaimed++
-		return
+		return 0
 	}
 	b.stats.Frames++
 	n.cur = b
 	in := ash.Input{Packet: f}
 	if b.filter != nil {
 		res, err := n.machine.Run(b.filter, &in)
+		steps += res.Steps
 		b.stats.Insns += uint64(res.Steps)
 		if err != nil || res.R0 == 0 {
 			b.stats.Rejected++
-			return
+			return steps
 		}
 	}
 	if b.ash != nil {
@@ -179,6 +188,7 @@ func (k *Kernel) deliver(f []byte, now uint64) {
 		clear(n.reply[:])
 		in.Reply, in.Msg = n.reply[:], b.msg
 		res, err := n.machine.Run(b.ash, &in)
+		steps += res.Steps
 		b.stats.Runs++
 		b.stats.Insns += uint64(res.Steps)
 		if err != nil {
@@ -189,12 +199,13 @@ func (k *Kernel) deliver(f []byte, now uint64) {
 			}
 			if res.R0 == ash.RetConsumed {
 				b.stats.Consumed++
-				return
+				return steps
 			}
 		}
 		b.stats.Passed++
 	}
 	k.toRing(b, uint32(id), f, now)
+	return steps
 }
 
 // sendReply transmits a handler's reply if its source is the machine's

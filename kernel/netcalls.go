@@ -40,16 +40,19 @@ func (k *Kernel) showPages(c []byte, pa, n uint64) (uint64, uint64) {
 	return k.verifyBytes(c, caps.Need{Kind: caps.KindPage, Lo: pa / mem.PageSize, Hi: (pa + n - 1) / mem.PageSize, Rights: caps.PageWrite})
 }
 
-// loadProgram copies count instructions at va from e and verifies them
-// as a program of type cfg.Type; count 0 is no program.
-func (k *Kernel) loadProgram(e *Env, va, count uint64, cfg ash.Config) (*ash.Program, uint64) {
+// loadProgram copies count instructions at va from e and starts their
+// verification as a program of type cfg.Type; count 0 is no program. The
+// control-flow analysis is done here, linear in the program's length
+// (bounded by abi.MaxNetProgram); the exploration is the caller's job, a
+// step at a time (netBindStep).
+func (k *Kernel) loadProgram(e *Env, va, count uint64, cfg ash.Config) (*ash.Verification, uint64) {
 	if count == 0 {
 		return nil, abi.OK
 	}
 	if count > abi.MaxNetProgram {
 		return nil, abi.ErrTooBig
 	}
-	raw := make([]byte, count*8) // bounded: MaxNetProgram·8 bytes, freed when unbound
+	raw := make([]byte, count*8) // bounded: MaxNetProgram·8 bytes
 	if !k.copyIn(e, raw, va) {
 		return nil, abi.ErrFault
 	}
@@ -57,34 +60,34 @@ func (k *Kernel) loadProgram(e *Env, va, count uint64, cfg ash.Config) (*ash.Pro
 	if err != nil {
 		return nil, abi.ErrProgram
 	}
-	p, err := ash.Verify(insns, cfg)
-	if err != nil {
-		return nil, abi.ErrProgram
-	}
-	return p, abi.OK
+	cfg.MaxSteps = abi.NetVerifySteps
+	return ash.NewVerification(insns, cfg), abi.OK
 }
 
-// sysNetBind binds a guard (abi.SysNetBind).
+// netBind is a SysNetBind whose programs are being verified.
+type netBind struct {
+	req             abi.NetBind
+	table           int
+	msg             []byte
+	filter, handler *ash.Verification
+}
+
+// sysNetBind binds a guard (abi.SysNetBind). What it can check at once it
+// checks here; the programs are verified in bounded steps in the caller's
+// slots (netBindStep), and the binding is made when both are, after its
+// capabilities are checked again.
 func sysNetBind(k *Kernel, e *Env) (uint64, uint64, outcome) {
-	var req abi.NetBind
-	if !k.copyIn(e, bytesOf(&req), e.ctx.X[regA0]) {
+	b := &netBind{}
+	req := &b.req
+	if !k.copyIn(e, bytesOf(req), e.ctx.X[regA0]) {
 		return 0, abi.ErrFault, resume
 	}
-	n := &k.net
-	ti := demux.Table(req.Lo, req.Hi)
-	if ti < 0 {
+	if b.table = demux.Table(req.Lo, req.Hi); b.table < 0 {
 		return 0, abi.ErrInval, resume
 	}
-	send := true
-	if checkCaps {
-		v, err := k.auth.Verify(req.Guard[:], caps.Need{Kind: caps.KindPort, Lo: req.Lo, Hi: req.Hi, Rights: caps.PortReceive})
-		if err != nil {
-			val, errno := capErrno(err)
-			return val, errno, resume
-		}
-		send = v.Rights&caps.PortSend != 0
+	if val, errno := k.verifyBytes(req.Guard[:], caps.Need{Kind: caps.KindPort, Lo: req.Lo, Hi: req.Hi, Rights: caps.PortReceive}); errno != abi.OK {
+		return val, errno, resume
 	}
-	var msg []byte
 	if req.MsgLen != 0 {
 		if req.MsgLen > abi.MaxMsg {
 			return 0, abi.ErrTooBig, resume
@@ -96,10 +99,69 @@ func sysNetBind(k *Kernel, e *Env) (uint64, uint64, outcome) {
 		if val, errno := k.showPages(req.MsgCap[:], pa, req.MsgLen); errno != abi.OK {
 			return val, errno, resume
 		}
-		msg = k.phys.Bytes(pa, int(req.MsgLen))
+		b.msg = k.phys.Bytes(pa, int(req.MsgLen))
 	}
 	if e.nnet == abi.MaxNetBinds || e.nbinds == maxBindings {
 		return 0, abi.ErrNoMem, resume
+	}
+	var errno uint64
+	if b.filter, errno = k.loadProgram(e, req.Filter, req.FilterLen, ash.Config{Type: ash.TypeFilter}); errno != abi.OK {
+		return 0, errno, resume
+	}
+	if b.handler, errno = k.loadProgram(e, req.ASH, req.ASHLen, ash.Config{Type: ash.TypeASH, MsgSize: int(req.MsgLen)}); errno != abi.OK {
+		return 0, errno, resume
+	}
+	e.job = job{kind: jobNetBind, bind: b}
+	return 0, 0, working
+}
+
+// netBindStep does one bounded step of e's SysNetBind and reports whether
+// it is over (then e's a0 and a1 hold the result).
+func (k *Kernel) netBindStep(e *Env) bool {
+	b := e.job.bind
+	for _, x := range []*ash.Verification{b.filter, b.handler} {
+		if x != nil && !x.Continue(stepVerify) {
+			return false
+		}
+	}
+	e.ctx.X[regA0], e.ctx.X[regA1] = k.bindNet(e, b)
+	return true
+}
+
+// bindNet makes the binding b describes, once its programs are verified.
+// The capabilities are checked again (they may have been revoked while
+// the programs were), and so are the caller's bindings and the guard's
+// overlap. It returns a0 and a1.
+func (k *Kernel) bindNet(e *Env, b *netBind) (uint64, uint64) {
+	n := &k.net
+	req := &b.req
+	var progs [2]*ash.Program
+	for i, x := range []*ash.Verification{b.filter, b.handler} {
+		if x == nil {
+			continue
+		}
+		p, err := x.Result()
+		if err != nil {
+			return 0, abi.ErrProgram
+		}
+		progs[i] = p
+	}
+	send := true
+	if checkCaps {
+		v, err := k.auth.Verify(req.Guard[:], caps.Need{Kind: caps.KindPort, Lo: req.Lo, Hi: req.Hi, Rights: caps.PortReceive})
+		if err != nil {
+			return capErrno(err)
+		}
+		send = v.Rights&caps.PortSend != 0
+	}
+	if req.MsgLen != 0 {
+		pa, _ := ownRun(e, req.Msg, req.MsgLen)
+		if val, errno := k.showPages(req.MsgCap[:], pa, req.MsgLen); errno != abi.OK {
+			return val, errno
+		}
+	}
+	if e.nnet == abi.MaxNetBinds || e.nbinds == maxBindings {
+		return 0, abi.ErrNoMem
 	}
 	id := 0
 	for i := 1; i <= maxNetBindings; i++ {
@@ -109,30 +171,19 @@ func sysNetBind(k *Kernel, e *Env) (uint64, uint64, outcome) {
 		}
 	}
 	if id == 0 {
-		return 0, abi.ErrNoMem, resume
-	}
-	filter, errno := k.loadProgram(e, req.Filter, req.FilterLen, ash.Config{Type: ash.TypeFilter})
-	if errno != abi.OK {
-		return 0, errno, resume
-	}
-	handler, errno := k.loadProgram(e, req.ASH, req.ASHLen, ash.Config{Type: ash.TypeASH, MsgSize: int(req.MsgLen)})
-	if errno != abi.OK {
-		return 0, errno, resume
+		return 0, abi.ErrNoMem
 	}
 	if err := n.index.Add(req.Lo, req.Hi, demux.ID(id)); err != nil {
-		if errors.Is(err, demux.ErrShape) {
-			return 0, abi.ErrInval, resume
-		}
 		if errors.Is(err, demux.ErrRanges) {
-			return 0, abi.ErrNoMem, resume
+			return 0, abi.ErrNoMem
 		}
-		return 0, abi.ErrBusy, resume
+		return 0, abi.ErrBusy
 	}
-	n.binds[id] = netBinding{env: e, lo: req.Lo, hi: req.Hi, table: ti, send: send, filter: filter, ash: handler, msg: msg}
+	n.binds[id] = netBinding{env: e, lo: req.Lo, hi: req.Hi, table: b.table, send: send, filter: progs[0], ash: progs[1], msg: b.msg}
 	e.netIDs[e.nnet] = uint16(id)
 	e.nnet++
 	k.record(e, binding{kind: caps.KindPort, name: req.Lo, where: req.Hi})
-	return uint64(id), abi.OK, resume
+	return uint64(id), abi.OK
 }
 
 // unbindNet removes binding id (its holder's count, the index entry; the

@@ -17,6 +17,7 @@ import "github.com/exo-os/exo/caps"
 //	build     an environment's construction (build.go), in its own slots
 //	teardown  its end (teardown.go), in its own slots
 //	revoke    SysRevoke (revoke.go), in the caller's slots
+//	netbind   SysNetBind's verification of its programs (netcalls.go)
 
 type jobKind uint8
 
@@ -25,6 +26,7 @@ const (
 	jobBuild
 	jobTeardown
 	jobRevoke
+	jobNetBind
 )
 
 // job is an environment's kernel work in progress.
@@ -42,6 +44,9 @@ type job struct {
 	out     uint64
 	stamp   uint64
 	tainted bool
+
+	// netbind: the request and its verifications.
+	bind *netBind
 }
 
 // Step sizes: each is the most one step does of its kind of work.
@@ -50,6 +55,11 @@ const (
 	stepEpochs  = 4096 // names whose epoch is bumped
 	stepFrames  = 512  // frames freed or reset
 	stepKernelZ = 16   // kernel frames zeroed
+	// stepVerify is the instructions a bound program's verification
+	// explores a step: about 3,500 machine instructions each at worst
+	// (a join where many explored states must be compared), measured by
+	// testenv verifybomb under -icount.
+	stepVerify = 16
 )
 
 // work does e's job in bounded steps until it is done, or a timer
@@ -76,6 +86,8 @@ func (k *Kernel) work(e *Env) outcome {
 			done = k.teardownStep(e)
 		case jobRevoke:
 			done = k.revokeStep(e)
+		case jobNetBind:
+			done = k.netBindStep(e)
 		}
 		k.MaxStep = max(k.MaxStep, k.plat.Now()-t0)
 		if done {

@@ -96,7 +96,12 @@ const (
 	// MaxNetBinds bounds the bindings one environment holds.
 	MaxNetBinds = 8
 	// MaxNetProgram bounds a bound program, in instruction slots.
-	MaxNetProgram = 1024
+	MaxNetProgram = 256
+	// NetVerifySteps is the verifier's budget for a bound program, in
+	// symbolically executed instructions (ash.Config.MaxSteps): the
+	// kernel verifies with interrupts masked, so a program whose paths
+	// need more is refused (ErrProgram) rather than verified for longer.
+	NetVerifySteps = 16384
 	// MaxMsg bounds a message buffer.
 	MaxMsg = 64 << 10
 	// MaxRingSlots bounds a receive ring.

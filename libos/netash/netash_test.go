@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/exo-os/exo/ash"
+	"github.com/exo-os/exo/kernel/abi"
 )
 
 var (
@@ -82,8 +83,10 @@ func udpDatagram(sport, dport uint16, payload []byte, withSum bool) []byte {
 // run verifies prog as an ASH and runs it on frame.
 func run(t *testing.T, prog []ash.Instruction, frame []byte) (ash.Result, []byte) {
 	t.Helper()
-	p, err := ash.Verify(prog, ash.Config{Type: ash.TypeASH})
+	// Within the kernel's budget for a bound program.
+	p, err := ash.Verify(prog, ash.Config{Type: ash.TypeASH, MaxSteps: abi.NetVerifySteps})
 	require.NoError(t, err)
+	require.LessOrEqual(t, len(prog), abi.MaxNetProgram)
 	reply := make([]byte, ash.DefaultReplySize)
 	res, err := ash.NewMachine().Run(p, &ash.Input{Packet: frame, Reply: reply})
 	require.NoError(t, err)

@@ -129,6 +129,8 @@ func TestNoKernelWorkHoldsTheMachine(t *testing.T) {
 	require.Regexp(t, `\[2 testenv\] storm: spawned env \d+ with \d+ MiB\n`, res.Console)
 	require.Regexp(t, `\[2 testenv\] storm: destroyed env \d+ in state \d; (\d+) of (\d+) spare frames back\n`, res.Console)
 	require.Contains(t, res.Console, "[1 testenv] bystander: 5000 rounds, canary intact")
+	require.Regexp(t, `\[3 testenv\] verifybomb: \d+-instruction filter: .*EPROGRAM.*, after \d+ us\n`, res.Console, "the verifier's budget refused the bomb")
+	require.Regexp(t, `\[3 testenv\] verifybomb: 256-instruction filter: <nil>, after \d+ us\n`, res.Console, "the longest program binds")
 	bystanderDone := strings.Index(res.Console, "[1 testenv] bystander: 5000 rounds")
 	require.Less(t, strings.Index(res.Console, "storm: spawned"), bystanderDone, "the storm ran while the bystander did")
 	late := lateUs(t, res)

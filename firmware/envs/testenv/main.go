@@ -37,6 +37,9 @@
 //	                  per call: a huge child, full writes, revocation
 //	pmp KIND          load, store or exec on the page the PMP test build
 //	                  maps from the kernel's memory
+//	verifybomb        (net guards=udp:5000) binds a filter the verifier
+//	                  cannot finish within its budget and reports how long
+//	                  the refused call took (see verifybomb.go)
 package main
 
 import (
@@ -96,6 +99,8 @@ func main() {
 		os.Exit(wx())
 	case "storm":
 		os.Exit(storm())
+	case "verifybomb":
+		os.Exit(verifybomb())
 	case "pmp":
 		mustDie(f, "pmp access", "load, store or exec", pmp)
 	default:
