@@ -115,8 +115,9 @@ vet: $(TAMAGO)
 ## bench-net: the ASH paper's experiment: echo round trips by the handler
 ## in the kernel and by the environment's ring, against 0-16 busy
 ## environments; a table, and build/bench-net.{md,csv,png} (docs/NETWORK.md)
-bench-net: board-is-qemu deps firmware
-	$(GO) run ./tools/benchnet -firmware $(FIRMWARE) -out $(BUILD)/bench-net
+POLLECHO := $(BUILD)/pollecho.elf
+bench-net: board-is-qemu deps firmware $(POLLECHO)
+	$(GO) run ./tools/benchnet -firmware $(FIRMWARE) -floor $(POLLECHO) -out $(BUILD)/bench-net
 	$(GO) test -run '^$$' -bench Demux -benchmem ./kernel/demux/
 
 ## test-host: the host tests only (no QEMU, no external tools required)
@@ -188,6 +189,11 @@ flash-has-dev:
 # The VisionFive 2 image, whatever BOARD says (make test checks it).
 vf2:
 	$(MAKE) --no-print-directory BOARD=visionfive2 image
+
+# firmware/pollecho: the bare-metal polled responder make bench-net
+# compares the handler path with.
+$(POLLECHO): FORCE | $(TAMAGO)
+	$(TARGET) $(TAMAGO) build -ldflags "$(KERNEL_LDFLAGS)" -o $@ ./firmware/pollecho
 
 $(HARTTEST): FORCE | $(TAMAGO)
 	$(TARGET) $(TAMAGO) build -tags linkcpuinit -ldflags "-T 0x80201000 -R 0x1000" -o $@ ./firmware/harttest

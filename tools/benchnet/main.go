@@ -52,6 +52,7 @@ func main() {
 	interval := flag.Duration("interval", 2*time.Millisecond, "time between probes")
 	quantum := flag.Duration("quantum", 10*time.Millisecond, "the manifest's slot length")
 	out := flag.String("out", "build/bench-net", "`prefix` of the .md, .csv and .png files written")
+	floor := flag.String("floor", "", "bare-metal polled responder ELF (firmware/pollecho) to measure before and after, as the floor")
 	flag.Parse()
 
 	var busy []int
@@ -62,6 +63,19 @@ func main() {
 		}
 		busy = append(busy, n)
 	}
+	var floors []ping.Summary
+	measureFloor := func() {
+		if *floor == "" {
+			return
+		}
+		s, err := measureFloor(*floor, *ashCount, *interval)
+		if err != nil {
+			fail(fmt.Errorf("the polled responder: %w", err))
+		}
+		fmt.Fprintf(os.Stderr, "benchnet: polled responder: p50 %v p99 %v mean %v\n", s.P50, s.P99, s.Mean)
+		floors = append(floors, s)
+	}
+	measureFloor()
 	var rows []Row
 	for _, n := range busy {
 		r, err := measure(*firmware, n, *ashCount, *upCount, *interval, *quantum)
@@ -71,10 +85,11 @@ func main() {
 		fmt.Fprintf(os.Stderr, "benchnet: %2d busy: ASH p50 %v p99 %v; upcall p50 %v p99 %v\n", n, r.ASH.P50, r.ASH.P99, r.Upcall.P50, r.Upcall.P99)
 		rows = append(rows, r)
 	}
+	measureFloor()
 	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
 		fail(err)
 	}
-	md := table(rows)
+	md := table(rows) + floorTable(floors, rows)
 	fmt.Print(md)
 	for _, w := range []struct {
 		ext   string
@@ -168,6 +183,60 @@ func measure(firmware string, n, ashCount, upCount int, interval, quantum time.D
 		return row, fmt.Errorf("a busy environment ended during the measurement\n%s", c)
 	}
 	return row, nil
+}
+
+// measureFloor boots the polled responder and measures ICMP echo.
+func measureFloor(elf string, count int, interval time.Duration) (ping.Summary, error) {
+	qport, pport, err := ports()
+	if err != nil {
+		return ping.Summary{}, err
+	}
+	lo := netip.MustParseAddr("127.0.0.1")
+	tr, err := ping.ListenDgram(ping.DgramConfig{Local: netip.AddrPortFrom(lo, uint16(pport)), Remote: netip.AddrPortFrom(lo, uint16(qport))})
+	if err != nil {
+		return ping.Summary{}, err
+	}
+	defer tr.Close()
+	m, err := qemu.Start(qemu.Config{Firmware: elf, Timeout: 5 * time.Minute, Extra: qemu.DgramArgs(qport, pport)}, nil)
+	if err != nil {
+		return ping.Summary{}, err
+	}
+	defer m.Stop()
+	if err := m.WaitFor("pollecho: 198.18.0.2", time.Minute); err != nil {
+		return ping.Summary{}, fmt.Errorf("%w\n%s", err, m.Console())
+	}
+	res, err := ping.Run(context.Background(), ping.Config{Proto: "icmp", Target: netip.MustParseAddr(qemu.GuestAddr), Count: count, Interval: interval, Timeout: 2 * time.Second}, tr)
+	if err != nil {
+		return ping.Summary{}, err
+	}
+	return res.Summary, nil
+}
+
+// floorTable compares the ASH path with the polled responder measured
+// before and after the sweep.
+func floorTable(floors []ping.Summary, rows []Row) string {
+	if len(floors) == 0 || len(rows) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\n| polled bare-metal responder (firmware/pollecho) | mean µs | p50 | p99 |\n|---|---:|---:|---:|\n")
+	var mean time.Duration
+	for i, f := range floors {
+		when := "before"
+		if i > 0 {
+			when = "after"
+		}
+		fmt.Fprintf(&b, "| %s the sweep | %s | %s | %s |\n", when, us(f.Mean), us(f.P50), us(f.P99))
+		mean += f.Mean
+	}
+	mean /= time.Duration(len(floors))
+	var ash time.Duration
+	for _, r := range rows {
+		ash += r.ASH.Mean
+	}
+	ash /= time.Duration(len(rows))
+	fmt.Fprintf(&b, "\nASH mean over the sweep / responder mean: %s / %s µs = %.2f\n", us(ash), us(mean), float64(ash)/float64(max(mean, 1)))
+	return b.String()
 }
 
 // ports returns two UDP ports on 127.0.0.1 free a moment ago.
