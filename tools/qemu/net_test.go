@@ -158,23 +158,31 @@ func TestNetTap(t *testing.T) {
 	}))
 	require.Equal(t, 300, udp9.Summary.Received, "the upcall path answers too")
 
-	// iputils ping and fping on the same target.
+	// iputils ping and fping on the same target. The kernel must answer
+	// every request they send; what the tools themselves count can lose
+	// a reply on a loaded host (fping did, with every reply on the tap:
+	// its counters and the tap's agreed), so their own figures are only
+	// logged and checked loosely.
+	mid := stats(t, n)
 	out, err := n.Command("ping", "-c", "200", "-i", "0.005", "-q", GuestAddr).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	t.Logf("ping: %s", out)
-	require.Contains(t, string(out), "200 received")
+	got := regexp.MustCompile(`200 packets transmitted, (\d+) received`).FindStringSubmatch(string(out))
+	require.NotNil(t, got, "ping's summary")
 	pingRTT := regexp.MustCompile(`= ([\d.]+)/([\d.]+)/([\d.]+)/`).FindStringSubmatch(string(out))
 	require.NotNil(t, pingRTT)
 	pmin, _ := strconv.ParseFloat(pingRTT[1], 64)
+	sent := uint64(200)
 	if _, err := exec.LookPath("fping"); err == nil {
-		out, err := n.Command("fping", "-c", "200", "-p", "5", "-q", GuestAddr).CombinedOutput()
-		require.NoError(t, err, "%s", out)
+		out, _ := n.Command("fping", "-c", "200", "-p", "5", "-q", GuestAddr).CombinedOutput()
 		t.Logf("fping: %s", out)
-		require.Contains(t, string(out), "200/200/0%")
+		require.Regexp(t, `xmt/rcv/%loss = 200/(19\d|200)/`, string(out), "fping got (nearly) every reply")
+		sent += 200
 	}
-	// The tools measure the same path: exoping's fastest round trip is no
-	// faster than the kernel could answer (above zero) and ping's range
-	// overlaps exoping's.
+	end := stats(t, n)
+	require.Equal(t, sent, end["icmp-echo"]["replies"]-mid["icmp-echo"]["replies"], "the handler answered every request ping and fping sent")
+	// The tools measure the same path: exoping's fastest round trip is
+	// within reach of ping's.
 	require.Less(t, float64(icmp.Summary.Min.Microseconds())/1000, 10*pmin+1, "exoping and ping disagree wildly")
 
 	// A ping flood: bounded, and the machine keeps answering.
@@ -183,8 +191,8 @@ func TestNetTap(t *testing.T) {
 	require.True(t, m.Running())
 
 	// 100,000 malformed frames through the tap.
-	sent := malformed(t, n, 100000)
-	t.Logf("sent %d malformed frames", sent)
+	garbage := malformed(t, n, 100000)
+	t.Logf("sent %d malformed frames", garbage)
 	require.True(t, m.Running(), "the kernel survived")
 	require.NoError(t, n.Do(func() error {
 		r := measure(t, &ping.Raw{}, "icmp", 0, 100, time.Millisecond)
