@@ -1,0 +1,79 @@
+package tcp
+
+// ring is a byte ring buffer of a fixed capacity whose storage is
+// allocated on first use. Bytes [0,n) from head are the queued data; the
+// receive side also writes out-of-order data beyond them (writeAt) and
+// later takes it in with commit.
+type ring struct {
+	buf  []byte
+	size int
+	head int
+	n    int
+}
+
+func (r *ring) free() int { return r.size - r.n }
+
+func (r *ring) alloc() {
+	if r.buf == nil && r.size > 0 {
+		r.buf = make([]byte, r.size)
+	}
+}
+
+// write appends what of b fits and returns how much that was.
+func (r *ring) write(b []byte) int {
+	n := min(len(b), r.free())
+	if n == 0 {
+		return 0
+	}
+	r.writeAt(0, b[:n])
+	r.n += n
+	return n
+}
+
+// writeAt stores b at offset off past the queued data without queuing
+// it; off+len(b) must not exceed free().
+func (r *ring) writeAt(off int, b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	r.alloc()
+	i := (r.head + r.n + off) % r.size
+	k := copy(r.buf[i:], b)
+	copy(r.buf, b[k:])
+}
+
+// commit queues n bytes stored by writeAt at offset 0.
+func (r *ring) commit(n int) { r.n += n }
+
+// read takes up to len(b) bytes from the front.
+func (r *ring) read(b []byte) int {
+	n := min(len(b), r.n)
+	if n == 0 {
+		return 0
+	}
+	a, c := r.peek(0, n)
+	copy(b[copy(b, a):], c)
+	r.discard(n)
+	return n
+}
+
+// peek returns the n bytes at offset off from the front, in one or two
+// pieces (the second when they wrap).
+func (r *ring) peek(off, n int) ([]byte, []byte) {
+	if n == 0 {
+		return nil, nil
+	}
+	i := (r.head + off) % r.size
+	if i+n <= r.size {
+		return r.buf[i : i+n], nil
+	}
+	return r.buf[i:], r.buf[:n-(r.size-i)]
+}
+
+// discard drops n bytes from the front.
+func (r *ring) discard(n int) {
+	// head is not reset when the ring empties: the receive side keeps
+	// out-of-order data at fixed offsets from head+n.
+	r.n -= n
+	r.head = (r.head + n) % r.size
+}
