@@ -6,7 +6,7 @@ BUILD    := build
 GO       ?= go
 TAMAGO   := $(BUILD)/tamago
 TARGET   := GOOS=tamago GOARCH=riscv64 GOOSPKG=github.com/usbarmory/tamago
-ENVS     := hello counter testenv echo
+ENVS     := hello counter testenv echo httpd ghttpd
 # Environment images are linked at abi.TextStart (kernel/abi/layout.go).
 ENV_LDFLAGS := -T 0x1010000 -R 0x1000
 
@@ -66,15 +66,20 @@ install-images = for e in $(ENVS); do \
 	riscv64-linux-gnu-strip -o $(BUILD)/envs/$$e.stripped $(BUILD)/envs/$$e.elf && \
 	gzip -9 -n -c $(BUILD)/envs/$$e.stripped > firmware/$(BOARD)/images/$$e.elf.gz || exit 1; done
 else
-install-images = cp $(ENVS:%=$(BUILD)/envs/%.elf) firmware/$(BOARD)/images/
+# Stripped of symbol tables and debug sections (tracebacks still name
+# functions: Go's own tables stay), so that the kernel's 64 MiB region
+# holds the images with room for its heap; build/envs keeps the full ELFs
+# for debuggers and tools.
+install-images = for e in $(ENVS); do \
+	riscv64-linux-gnu-strip -o firmware/$(BOARD)/images/$$e.elf $(BUILD)/envs/$$e.elf || exit 1; done
 endif
 
 # What the targets need from the system (Debian package names), and one
 # command from each to check for.
 APT_PKGS := qemu-system-misc u-boot-tools device-tree-compiler tcpdump clang llvm \
-            binutils-riscv64-linux-gnu iproute2 iputils-ping fping
+            binutils-riscv64-linux-gnu iproute2 iputils-ping fping curl apache2-utils
 TOOLS    := qemu-system-riscv64 mkimage dumpimage dtc tcpdump clang llvm-objdump \
-            riscv64-linux-gnu-objdump ip ping fping
+            riscv64-linux-gnu-objdump ip ping fping curl ab tc
 
 .PHONY: all run test firmware envs deps toolchain vet test-host test-qemu fuzz \
         fuzz-brief bench bench-net clean image flash vf2 board-has-image board-is-qemu flash-has-dev FORCE
@@ -150,6 +155,12 @@ $(BUILD)/envs/%.elf: FORCE | $(TAMAGO)
 	$(TARGET) $(TAMAGO) build $(ENV_FLAGS) -ldflags "$(ENV_LDFLAGS)" -o $@ ./firmware/envs/$*
 
 envs: $(ENVS:%=$(BUILD)/envs/%.elf)
+
+# ghttpd is httpd built over gVisor's netstack, the second library OS
+# (libos/net/attach, tag gvisor).
+$(BUILD)/envs/ghttpd.elf: FORCE | $(TAMAGO)
+	@mkdir -p $(dir $@)
+	$(TARGET) $(TAMAGO) build -tags gvisor $(ENV_FLAGS) -ldflags "$(ENV_LDFLAGS)" -o $@ ./firmware/envs/httpd
 
 # The echo environment embeds the ICMP echo handler written in C, built by
 # clang as eBPF (docs/BYTECODE.md).

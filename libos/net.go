@@ -5,6 +5,9 @@ package libos
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/exo-os/exo/caps"
@@ -85,4 +88,52 @@ func OpenRing(slots int) (*netring.Ring, error) {
 		return r, nil
 	}
 	return nil, errors.New("libos: no physically contiguous memory for the receive ring")
+}
+
+// Guards returns the ranges of the environment's guards: the port
+// capabilities the manifest's net lines gave it, [lo, hi] each.
+func Guards() [][2]uint64 {
+	l := (*abi.CapList)(unsafe.Add(nil, abi.CapsVA))
+	n := Startup().Net.Guards
+	if n > l.Roots {
+		n = l.Roots
+	}
+	var out [][2]uint64
+	for i := l.Roots - n; i < l.Roots; i++ {
+		c := caps.Cap(l.Caps[i])
+		if c.Kind() != caps.KindPort {
+			continue
+		}
+		if _, lo, hi, ok := c.Effective(); ok {
+			out = append(out, [2]uint64{lo, hi})
+		}
+	}
+	return out
+}
+
+// frameWaiter is the goroutine sleeping in WaitFrames (its runtime g), or
+// zero.
+var frameWaiter atomic.Uintptr
+
+// WaitFrames puts the calling goroutine (an environment's receive loop)
+// to sleep until a frame waits in the receive ring, d passes, or
+// WakeFrameWaiter is called, whichever is first; other goroutines run
+// meanwhile. When every goroutine sleeps, the idle hook waits in the
+// kernel (net_wait) and, when a frame arrives, ends this sleep early.
+func WaitFrames(d time.Duration) {
+	if ring == nil || ring.Pending() > 0 || d <= 0 {
+		return
+	}
+	gp, _ := runtime.GetG()
+	frameWaiter.Store(uintptr(gp))
+	time.Sleep(d)
+	frameWaiter.Store(0)
+}
+
+// WakeFrameWaiter ends WaitFrames' sleep now, if a goroutine sleeps in
+// it: a socket call that armed an earlier timer calls it.
+func WakeFrameWaiter() {
+	if gp := frameWaiter.Load(); gp != 0 {
+		runtime.Wake(uint(gp))
+	}
 }

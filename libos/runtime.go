@@ -115,6 +115,9 @@ func idle(until int64) {
 			deadline = 0 // no deadline
 		}
 		sys.NetWait(deadline)
+		if ring.Pending() > 0 {
+			WakeFrameWaiter()
+		}
 		return
 	}
 	sys.SleepUntil(deadline)

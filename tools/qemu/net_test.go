@@ -212,8 +212,40 @@ func TestNetTap(t *testing.T) {
 // checksums, random bytes, for the guest's MAC and addresses.
 func malformed(t *testing.T, n *NetNS, count int) int {
 	t.Helper()
-	mac := [6]byte{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}
 	rng := rand.New(rand.NewSource(1))
+	var good []byte
+	return inject(t, n, count, func(i int, src net.HardwareAddr) []byte {
+		if good == nil {
+			good = udpFrame(guestMAC, src, 9, []byte("a well-formed datagram"))
+		}
+		f := append([]byte(nil), good...)
+		switch i % 6 {
+		case 0: // truncated anywhere
+			f = f[:14+rng.Intn(len(f)-14)]
+		case 1: // IP total length wrong
+			binary.BigEndian.PutUint16(f[16:], uint16(rng.Intn(65536)))
+		case 2: // header checksum wrong
+			f[24] ^= byte(1 + rng.Intn(255))
+		case 3: // UDP length and checksum wrong
+			binary.BigEndian.PutUint16(f[38:], uint16(rng.Intn(65536)))
+			f[41] ^= 0x5a
+		case 4: // random bytes after the Ethernet header
+			rng.Read(f[14:])
+		case 5: // random ethertype, version and protocol
+			f[12], f[13], f[14], f[23] = byte(rng.Intn(256)), byte(rng.Intn(256)), byte(rng.Intn(256)), byte(rng.Intn(256))
+		}
+		return f
+	})
+}
+
+// guestMAC is QEMU's default MAC for the guest's NIC.
+var guestMAC = [6]byte{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}
+
+// inject writes count frames, frame(i, the tap's MAC) each, into the tap
+// from the namespace's side with a packet socket, padded to Ethernet's
+// minimum, and returns how many it wrote.
+func inject(t *testing.T, n *NetNS, count int, frame func(i int, src net.HardwareAddr) []byte) int {
+	t.Helper()
 	sent := 0
 	require.NoError(t, n.Do(func() error {
 		ifi, err := net.InterfaceByName(n.Tap)
@@ -226,25 +258,9 @@ func malformed(t *testing.T, n *NetNS, count int) int {
 		}
 		defer syscall.Close(fd)
 		to := &syscall.SockaddrLinklayer{Ifindex: ifi.Index, Halen: 6}
-		copy(to.Addr[:], mac[:])
-		good := udpFrame(mac, ifi.HardwareAddr, 9, []byte("a well-formed datagram"))
+		copy(to.Addr[:], guestMAC[:])
 		for i := 0; i < count; i++ {
-			f := append([]byte(nil), good...)
-			switch i % 6 {
-			case 0: // truncated anywhere
-				f = f[:14+rng.Intn(len(f)-14)]
-			case 1: // IP total length wrong
-				binary.BigEndian.PutUint16(f[16:], uint16(rng.Intn(65536)))
-			case 2: // header checksum wrong
-				f[24] ^= byte(1 + rng.Intn(255))
-			case 3: // UDP length and checksum wrong
-				binary.BigEndian.PutUint16(f[38:], uint16(rng.Intn(65536)))
-				f[41] ^= 0x5a
-			case 4: // random bytes after the Ethernet header
-				rng.Read(f[14:])
-			case 5: // random ethertype, version and protocol
-				f[12], f[13], f[14], f[23] = byte(rng.Intn(256)), byte(rng.Intn(256)), byte(rng.Intn(256)), byte(rng.Intn(256))
-			}
+			f := frame(i, ifi.HardwareAddr)
 			if len(f) < 60 {
 				f = append(f, make([]byte, 60-len(f))...)
 			}

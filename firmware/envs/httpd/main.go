@@ -1,0 +1,90 @@
+//go:build tamago
+
+// Command httpd is the library OS's network stack at work: Go's net/http
+// server, unmodified, over the environment's own TCP/IP stack
+// (libos/net/attach), serving internal/httpdemo (a page, a 1 MiB
+// download, an upload that answers its SHA-256, the stack's counters at
+// /stats), and a UDP echo through net.ListenPacket.
+//
+// Built plain it links Exo's stack; built with -tags gvisor (the
+// Makefile's ghttpd image) gVisor's netstack, under the same kernel
+// guards and filters. The manifest gives the ports:
+//
+//	net address=198.18.0.2/24
+//	net env=httpd guards=arp,icmp-echo,tcp:80,tcp:49152-57343,udp:5007
+//	env httpd arg="http=80 udp=5007"
+//
+// Arguments: http=PORT (default 80) and udp=PORT (default 5007; 0: none).
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/exo-os/exo/internal/httpdemo"
+	"github.com/exo-os/exo/libos"
+	"github.com/exo-os/exo/libos/net/attach"
+)
+
+func main() {
+	httpPort, udpPort := 80, 5007
+	for _, f := range strings.Fields(libos.Arg()) {
+		k, v, _ := strings.Cut(f, "=")
+		p, err := strconv.ParseUint(v, 10, 16)
+		if err != nil || (k != "http" && k != "udp") {
+			fmt.Printf("httpd: argument %q: want http=PORT or udp=PORT\n", f)
+			os.Exit(2)
+		}
+		if k == "http" {
+			httpPort = int(p)
+		} else {
+			udpPort = int(p)
+		}
+	}
+	if attach.Err != nil {
+		fmt.Printf("httpd: %v\n", attach.Err)
+		os.Exit(2)
+	}
+	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", httpPort))
+	if err != nil {
+		fmt.Printf("httpd: %v\n", err)
+		os.Exit(1)
+	}
+	if udpPort != 0 {
+		pc, err := net.ListenPacket("udp", fmt.Sprintf(":%d", udpPort))
+		if err != nil {
+			fmt.Printf("httpd: %v\n", err)
+			os.Exit(1)
+		}
+		go echo(pc)
+	}
+	cfg := libos.NetConfig()
+	addr := net.IP(cfg.Addr[:])
+	fmt.Printf("httpd: %s stack serving http://%v:%d/ and UDP echo on %d\n", attach.Name, addr, httpPort, udpPort)
+	err = http.Serve(ln, httpdemo.Handler(attach.Name, attach.Stats))
+	fmt.Printf("httpd: %v\n", err)
+	os.Exit(1)
+}
+
+// echo answers every datagram to pc with its own bytes.
+func echo(pc net.PacketConn) {
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			fmt.Printf("httpd: udp echo: %v\n", err)
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue // a truncated datagram: the next one
+		}
+		if _, err := pc.WriteTo(buf[:n], from); err != nil {
+			fmt.Printf("httpd: udp echo to %v: %v\n", from, err)
+		}
+	}
+}

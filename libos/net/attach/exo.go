@@ -1,0 +1,87 @@
+//go:build tamago && !gvisor
+
+package attach
+
+import (
+	"crypto/rand"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/exo-os/exo/kernel/abi"
+	"github.com/exo-os/exo/libos"
+	"github.com/exo-os/exo/libos/net/kernlink"
+	"github.com/exo-os/exo/libos/net/socket"
+	"github.com/exo-os/exo/libos/net/stack"
+	"github.com/exo-os/exo/libos/net/tcp"
+)
+
+// Name names the stack this build links.
+const Name = "exo"
+
+// Sockets is the environment's stack as its sockets see it, once up.
+var Sockets *socket.Stack
+
+func start(cfg abi.Net, l *kernlink.Link) error {
+	sc := stack.Config{Addr: prefix(cfg)}
+	if r, ok := ports(3); ok {
+		sc.UDPPorts = r
+	}
+	ip, err := stack.New(sc, l)
+	if err != nil {
+		return err
+	}
+	// TCP's buffers are charged to the environment's own memory: a
+	// quarter of it for all connections' buffers together, 128 KiB each
+	// way per connection (a window of 90 segments: more than QEMU's
+	// round trips need).
+	tc := tcp.Config{SendBuffer: 128 << 10, ReceiveBuffer: 128 << 10, MaxMemory: max(memory()/4, 256<<10)}
+	if r, ok := ports(2); ok {
+		tc.Ports = r
+	}
+	if _, err := rand.Read(tc.Secret[:]); err != nil {
+		return fmt.Errorf("attach: no entropy for TCP's initial sequence numbers: %w", err)
+	}
+	t, err := tcp.New(tc, ip)
+	if err != nil {
+		return err
+	}
+	ip.Register(6, t)
+	s := socket.New(ip, t, clock)
+	s.SetWake(libos.WakeFrameWaiter)
+	Sockets = s
+	s.With(func(ip *stack.Stack, _ *tcp.Protocol) { ip.Start(clock()) })
+	net.SocketFunc = s.Socket
+	go l.Run(s.Input, s.Service, clock)
+	return nil
+}
+
+// memory returns the bytes of the environment's memory.
+func memory() int {
+	st := libos.Startup()
+	var n uint64
+	for _, r := range st.Runs[:min(st.NumRuns, abi.MaxRuns)] {
+		n += r.Pages * abi.PageSize
+	}
+	return int(n)
+}
+
+// Stats writes the stack's counters, one "layer name value" line each,
+// and the link's.
+func Stats() string {
+	var b strings.Builder
+	if Err != nil {
+		fmt.Fprintf(&b, "error %v\n", Err)
+		return b.String()
+	}
+	sent, refused, retried, drops := Link.Counters()
+	fmt.Fprintf(&b, "link sent %d\nlink refused %d\nlink retried %d\nlink ringdropped %d\n", sent, refused, retried, drops)
+	if Link.LastError != nil {
+		fmt.Fprintf(&b, "link lasterror %q\n", Link.LastError.Error())
+	}
+	Sockets.With(func(ip *stack.Stack, t *tcp.Protocol) {
+		writeCounters(&b, "ip", ip.Stats())
+		writeCounters(&b, "tcp", t.Stats())
+	})
+	return b.String()
+}

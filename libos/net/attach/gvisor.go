@@ -1,0 +1,61 @@
+//go:build tamago && gvisor
+
+package attach
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/exo-os/exo/kernel/abi"
+	"github.com/exo-os/exo/libos/net/gvisor"
+	"github.com/exo-os/exo/libos/net/kernlink"
+)
+
+// Name names the stack this build links.
+const Name = "gvisor"
+
+// Sockets is gVisor's stack, once up.
+var Sockets *gvisor.Stack
+
+func start(cfg abi.Net, l *kernlink.Link) error {
+	s, err := gvisor.New(gvisor.Config{Addr: prefix(cfg), MAC: cfg.MAC, MTU: l.MTU()}, l)
+	if err != nil {
+		return err
+	}
+	Sockets = s
+	net.SocketFunc = s.Socket
+	// gVisor runs its own timers in goroutines; the receive loop only
+	// feeds it frames.
+	never := func() time.Duration { return math.MaxInt64 }
+	go l.Run(func(f []byte) { s.Input(clock(), f) }, never, clock)
+	return nil
+}
+
+// Stats writes gVisor's counters, one "layer name value" line each, and
+// the link's.
+func Stats() string {
+	var b strings.Builder
+	if Err != nil {
+		fmt.Fprintf(&b, "error %v\n", Err)
+		return b.String()
+	}
+	sent, refused, retried, drops := Link.Counters()
+	fmt.Fprintf(&b, "link sent %d\nlink refused %d\nlink retried %d\nlink ringdropped %d\n", sent, refused, retried, drops)
+	if Link.LastError != nil {
+		fmt.Fprintf(&b, "link lasterror %q\n", Link.LastError.Error())
+	}
+	m := Sockets.Stats()
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "gvisor %s %d\n", k, m[k])
+	}
+	return b.String()
+}
