@@ -44,9 +44,16 @@ var servers = []server{{"exo", 80, 5007}, {"gvisor", 8080, 5008}}
 
 func (s server) url(path string) string { return fmt.Sprintf("http://%s:%d%s", GuestAddr, s.port, path) }
 
-func startHTTPD(t *testing.T, n *NetNS) *Machine {
+// startHTTPD boots the two servers with their NIC on QEMU's dgram
+// netdev and a Relay between it and the namespace's tap, which the test
+// impairs when it wants loss and reordering.
+func startHTTPD(t *testing.T, n *NetNS) (*Machine, *Relay) {
 	t.Helper()
-	m, err := Start(Config{Firmware: firmware(t), Manifest: httpdManifest, Timeout: 15 * time.Minute, Extra: n.TapArgs()}, n.Wrap())
+	qemuPort, relayPort := freePort(t), freePort(t)
+	r, err := n.NewRelay(qemuPort, relayPort, 1)
+	require.NoError(t, err)
+	t.Cleanup(func() { r.Close() })
+	m, err := Start(Config{Firmware: firmware(t), Manifest: httpdManifest, Timeout: 15 * time.Minute, Extra: DgramArgs(qemuPort, relayPort)}, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		m.Stop()
@@ -55,7 +62,7 @@ func startHTTPD(t *testing.T, n *NetNS) *Machine {
 	for _, s := range servers {
 		require.NoError(t, m.WaitFor(fmt.Sprintf("httpd: %s stack serving http://%s:%d/", s.name, GuestAddr, s.port), 2*time.Minute))
 	}
-	return m
+	return m, r
 }
 
 // curl runs curl in the namespace with a hard time limit and returns
@@ -93,7 +100,7 @@ func transfers(t *testing.T, n *NetNS, s server, what string) {
 func TestHTTPD(t *testing.T) {
 	testtool.Path(t, "curl")
 	n := netNS(t)
-	m := startHTTPD(t, n)
+	m, relay := startHTTPD(t, n)
 
 	for _, s := range servers {
 		page := curl(t, n, s.url("/"))
@@ -141,17 +148,15 @@ func TestHTTPD(t *testing.T) {
 		t.Fatal("ab (apache2-utils) is needed for the 100-connection test")
 	}
 
-	// The same transfers under loss and reordering on the tap (netem
-	// shapes what the namespace sends: requests, uploads and ACKs).
-	if _, err := exec.LookPath("tc"); err == nil {
-		out, err := n.Command("tc", "qdisc", "add", "dev", n.Tap, "root", "netem", "loss", "5%", "delay", "2ms", "reorder", "25%", "50%").CombinedOutput()
-		require.NoError(t, err, "%s", out)
-		for _, s := range servers {
-			transfers(t, n, s, "netem loss 5% reorder 25%")
-		}
-		out, err = n.Command("tc", "qdisc", "del", "dev", n.Tap, "root").CombinedOutput()
-		require.NoError(t, err, "%s", out)
+	// The same transfers under loss and reordering, both ways (the
+	// relay's impairment: tc netem's, without the kernel module).
+	relay.SetImpairment(Impairment{Loss: 0.05, Reorder: 0.25})
+	for _, s := range servers {
+		transfers(t, n, s, "loss 5% reorder 25%")
 	}
+	relay.SetImpairment(Impairment{})
+	t.Logf("relay: %d frames forwarded, %d dropped, %d reordered", relay.Forwarded.Load(), relay.Dropped.Load(), relay.Reordered.Load())
+	require.NotZero(t, relay.Dropped.Load())
 
 	// A SYN flood from spoofed hosts and ports, then a flood of
 	// malformed segments; httpd serves on.

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net"
+	"runtime"
 	"strings"
 
 	"github.com/exo-os/exo/kernel/abi"
@@ -76,6 +77,9 @@ func Stats() string {
 	}
 	sent, refused, retried, drops := Link.Counters()
 	fmt.Fprintf(&b, "link sent %d\nlink refused %d\nlink retried %d\nlink ringdropped %d\n", sent, refused, retried, drops)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(&b, "runtime heapinuse %d\nruntime heapsys %d\n", ms.HeapInuse, ms.HeapSys)
 	if Link.LastError != nil {
 		fmt.Fprintf(&b, "link lasterror %q\n", Link.LastError.Error())
 	}

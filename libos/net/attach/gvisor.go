@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -45,6 +46,9 @@ func Stats() string {
 	}
 	sent, refused, retried, drops := Link.Counters()
 	fmt.Fprintf(&b, "link sent %d\nlink refused %d\nlink retried %d\nlink ringdropped %d\n", sent, refused, retried, drops)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(&b, "runtime heapinuse %d\nruntime heapsys %d\n", ms.HeapInuse, ms.HeapSys)
 	if Link.LastError != nil {
 		fmt.Fprintf(&b, "link lasterror %q\n", Link.LastError.Error())
 	}
