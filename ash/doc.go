@@ -7,7 +7,7 @@
 //   - packet filters ([TypeFilter]): read the packet, return nonzero to accept;
 //   - application-specific handlers ([TypeASH]): read the packet, build a reply
 //     in a kernel reply buffer and/or copy data into a buffer the environment
-//     registered, and return [RetConsumed] or [RetPass];
+//     registered, and return [RetConsumed], [RetPass] or [RetWake];
 //   - wakeup predicates ([TypePredicate]): read a window of the environment's
 //     memory and a block of kernel counters, return nonzero for "wake up".
 //

@@ -213,6 +213,8 @@ func TestZeroLengthHelpers(t *testing.T) {
 		{"csum at the end of the counters", TypePredicate, "r1 = *(u64 *)(r1 + 72)\nr1 += 64\nr2 = 0\nr3 = 0\ncall 3\nexit", 0xffff},
 		{"pkt_copy into an empty message buffer", TypeASH, "r2 = *(u64 *)(r1 + 40)\nr1 = 0\nr3 = 0\ncall 2\nexit", 0},
 		{"pkt_copy at the end of the reply buffer", TypeASH, "r2 = *(u64 *)(r1 + 24)\nr2 += 1514\nr1 = 0\nr3 = 0\ncall 2\nexit", 0},
+		{"pkt_copy_csum into an empty message buffer", TypeASH, "r2 = *(u64 *)(r1 + 40)\nr1 = 0\nr3 = 0\nr4 = 0\ncall 5\nexit", 0xffff},
+		{"pkt_copy_csum at the end of the reply buffer", TypeASH, "r2 = *(u64 *)(r1 + 24)\nr2 += 1514\nr1 = 0\nr3 = 0\nr4 = 0xffff\ncall 5\nexit", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			insns, err := Assemble(tc.src)

@@ -436,12 +436,12 @@ func (g *gen) call(t *[]genOp) {
 	b := s.u8()
 	id := HelperID(3 + b%2) // the helpers every type may call
 	if g.typ == TypeASH || b >= 240 {
-		id = HelperID(1 + b%4)
+		id = HelperID(1 + b%5)
 	}
 	switch id {
 	case HelperSendReply:
 		arg(R1)
-	case HelperPacketCopy:
+	case HelperPacketCopy, HelperPacketCopyCsum:
 		arg(R1)
 		p := R9
 		if b := s.u8(); b >= 224 {
@@ -449,6 +449,9 @@ func (g *gen) call(t *[]genOp) {
 		}
 		g.emit(t, alu64r(ALUMov, R2, p), alu64(ALUAdd, R2, int32(s.u8()%64)))
 		arg(R3)
+		if id == HelperPacketCopyCsum {
+			arg(R4)
+		}
 	case HelperCsum:
 		if s.u8()&1 == 0 {
 			g.emit(t, alu64r(ALUMov, R1, g.ptrReg()))

@@ -25,6 +25,21 @@ func (m *Machine) helper(pc int, id HelperID, r *[16]uint64) error {
 		} else {
 			copy(dst, pkt[r[1]:r[1]+r[3]])
 		}
+	case HelperPacketCopyCsum:
+		reg := r[2] >> regionShift
+		if reg != uint64(regReply) && reg != uint64(regMsg) {
+			return m.fault(pc, "pkt_copy_csum destination %#x is not in the reply or message buffer", r[2])
+		}
+		dst, ok := m.span(r[2], r[3], true)
+		if !ok {
+			return m.fault(pc, "pkt_copy_csum destination %#x+%d out of bounds", r[2], r[3])
+		}
+		pkt := m.mem[regPacket]
+		if r[1] > uint64(len(pkt)) || r[3] > uint64(len(pkt))-r[1] {
+			ret = PacketCopyCsumFailed // defined, not a fault
+		} else {
+			ret = uint64(^csumFold(copyCsum(dst, pkt[r[1]:r[1]+r[3]], uint64(uint32(r[4])))))
+		}
 	case HelperCsum:
 		src, ok := m.span(r[1], r[2], false)
 		if !ok || r[1]>>regionShift == uint64(regCtx) {

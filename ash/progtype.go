@@ -12,7 +12,7 @@ const (
 	TypeFilter ProgType = iota + 1
 	// TypeASH reads the packet, may write the reply buffer and the
 	// environment's message buffer and call the ASH helpers, and returns
-	// RetConsumed or RetPass.
+	// RetConsumed, RetPass or RetWake.
 	TypeASH
 	// TypePredicate reads a window of the environment's memory and the
 	// kernel's counter block and returns nonzero when the environment should
@@ -20,11 +20,17 @@ const (
 	TypePredicate
 )
 
-// Return values of an ASH. Any value other than RetConsumed passes the packet
-// on, so that a confused handler fails towards delivery rather than loss.
+// Return values of an ASH. Any value other than RetConsumed and RetWake
+// passes the packet on, so that a confused handler fails towards delivery
+// rather than loss.
 const (
 	RetConsumed = 0 // the ASH handled the packet; the env is not woken
 	RetPass     = 1 // deliver the packet to the env's receive ring
+	// RetWake: the ASH handled the packet (it is not copied to the ring),
+	// and the env is woken as if a frame had reached its ring: a blocked
+	// net_wait returns, and the next one returns at once. A handler that
+	// delivered the data itself (into its message buffer) returns it.
+	RetWake = 2
 )
 
 // String returns "filter", "ash" or "predicate".

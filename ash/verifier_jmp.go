@@ -232,6 +232,24 @@ func (v *verifier) call(pc int, st *state, id HelperID) *VerifyError {
 		}
 		r0 = scalar{umin: 0, umax: math.MaxUint64, smin: -1, smax: 0}
 		r0.sync()
+	case HelperPacketCopyCsum:
+		// As pkt_copy, and a seed; the result is a checksum in
+		// [0, 0xffff] or PacketCopyCsumFailed (-1).
+		if _, err := scalarArg(R1, "packet offset"); err != nil {
+			return err
+		}
+		n, err := lenArg(R3)
+		if err != nil {
+			return err
+		}
+		if err := region(R2, n, true, regReply, regMsg); err != nil {
+			return err
+		}
+		if _, err := scalarArg(R4, "seed"); err != nil {
+			return err
+		}
+		r0 = scalar{umin: 0, umax: math.MaxUint64, smin: -1, smax: 0xffff}
+		r0.sync()
 	case HelperCsum:
 		n, err := lenArg(R2)
 		if err != nil {

@@ -42,7 +42,7 @@ const (
 	waitNone    waitKind = iota
 	waitConsole          // room in the console buffer (SysWrite)
 	waitEntropy          // entropy bytes (SysRandom)
-	waitNet              // a frame in its receive ring, or wake (SysNetWait)
+	waitNet              // a frame in its receive ring, a handler's RetWake, or wake (SysNetWait)
 )
 
 // Env is an environment: a program in its own address space, and what it
@@ -96,6 +96,9 @@ type Env struct {
 	ring   netRing
 	netIDs [abi.MaxNetBinds]uint16
 	nnet   int
+	// notified is set when one of its handlers returned ash.RetWake and
+	// cleared when net_wait returns: a waitNet is then over.
+	notified bool
 
 	// Root capabilities to re-mint (bit i: the capability list's root
 	// entry i), because what they name was revoked while still held.

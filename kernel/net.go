@@ -15,7 +15,9 @@ import (
 // named in the port namespace (demux.Classify), given to the one binding
 // whose guard covers the name, run through that binding's filter and
 // handler in the kernel, and, if the handler passes it (or there is
-// none), copied into the binding's environment's receive ring. Nothing
+// none), copied into the binding's environment's receive ring; a handler
+// that returns ash.RetWake has delivered it itself, and the environment
+// is woken without a copy. Nothing
 // on the way allocates. A handler's reply is sent at once, if its source
 // is the binding's own to claim.
 
@@ -197,8 +199,16 @@ func (k *Kernel) deliver(f []byte, now uint64) (steps int) {
 			if res.ReplyLen >= 0 {
 				k.sendReply(b, n.reply[:res.ReplyLen])
 			}
-			if res.R0 == ash.RetConsumed {
+			switch res.R0 {
+			case ash.RetConsumed:
 				b.stats.Consumed++
+				return steps
+			case ash.RetWake:
+				// The handler delivered the data itself (into its
+				// message buffer): nothing goes to the ring, but the
+				// environment is told as if it had (netWaitOver).
+				b.stats.Vectored++
+				b.env.notified = true
 				return steps
 			}
 		}

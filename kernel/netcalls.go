@@ -269,13 +269,16 @@ func sysNetRing(k *Kernel, e *Env) (uint64, uint64, outcome) {
 	return 0, abi.OK, resume
 }
 
-// sysNetWait waits for the caller's ring to hold a frame, or for the
-// deadline a0.
+// sysNetWait waits for the caller's ring to hold a frame, for one of its
+// handlers to return ash.RetWake, or for the deadline a0. A call that
+// blocks runs again when the wait is over, so every return, and only a
+// return, clears the notification.
 func sysNetWait(k *Kernel, e *Env) (uint64, uint64, outcome) {
 	if e.ring.slots == 0 {
 		return 0, abi.ErrNotFound, resume
 	}
-	if c := e.ring.count(); c > 0 {
+	if c := e.ring.count(); c > 0 || e.notified {
+		e.notified = false
 		return uint64(c), abi.OK, resume
 	}
 	deadline := e.ctx.X[regA0]
@@ -288,7 +291,7 @@ func sysNetWait(k *Kernel, e *Env) (uint64, uint64, outcome) {
 
 // netWaitOver reports whether a waitNet is over.
 func (k *Kernel) netWaitOver(e *Env, now uint64) bool {
-	return e.ring.slots == 0 || e.ring.count() > 0 || e.wake != 0 && now >= e.wake
+	return e.ring.slots == 0 || e.ring.count() > 0 || e.notified || e.wake != 0 && now >= e.wake
 }
 
 // sysNetSend transmits a frame from the caller's memory.

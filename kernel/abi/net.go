@@ -10,8 +10,9 @@ import "github.com/exo-os/exo/caps"
 // verified filter program and answering in the kernel with a verified
 // application-specific handler (ASH); frames the handler passes, or every
 // frame when there is none, go to the environment's receive ring
-// (SysNetRing), where SysNetWait waits for them. SysNetSend transmits a
-// frame whose source the environment's bound guards allow.
+// (SysNetRing), where SysNetWait waits for them (and for a handler that
+// delivered a frame's data itself and returned RetWake). SysNetSend
+// transmits a frame whose source the environment's bound guards allow.
 
 // Network system calls.
 const (
@@ -32,9 +33,13 @@ const (
 	// header (NetRing) and starts producing. a1 = 0 unregisters. A second
 	// registration is refused (ErrExist).
 	SysNetRing = 15
-	// SysNetWait blocks until the caller's receive ring holds a frame or
-	// the time counter reaches a0 ticks (0: no deadline), and returns the
-	// frames waiting (0 at the deadline). Without a ring: ErrNotFound.
+	// SysNetWait blocks until the caller's receive ring holds a frame,
+	// one of its handlers has returned RetWake (ash.RetWake: it consumed
+	// a frame and delivered the data itself, into its message buffer)
+	// since the last SysNetWait returned, or the time counter reaches a0
+	// ticks (0: no deadline), and returns the frames waiting in the ring
+	// (0 at the deadline, and may be 0 after a RetWake: look in the
+	// message buffers). Without a ring: ErrNotFound.
 	SysNetWait = 16
 	// SysNetSend transmits the a1-byte Ethernet frame (no FCS) at user
 	// address a0. Its source must be the machine's own (the NIC's MAC,
@@ -154,7 +159,8 @@ type NetStats struct {
 	// Frames matched the guard; Rejected of them the filter refused.
 	Frames, Rejected uint64
 	// Runs of the handler; Replies it sent; Consumed it handled without
-	// waking the environment; Passed to the ring.
+	// waking the environment; Passed to the ring. Vectored (last, below)
+	// counts the runs that returned RetWake.
 	Runs, Replies, Consumed, Passed uint64
 	// ReplyRefused: replies not sent because their source was not the
 	// binding's to claim, or were malformed. ReplyDropped: replies the
@@ -172,6 +178,11 @@ type NetStats struct {
 	// reply, ring. Zero where the board cannot count them; on QEMU
 	// meaningful only under -icount.
 	KernelInsns uint64
+	// Vectored: runs of the handler that returned RetWake (ash.RetWake):
+	// it consumed the frame, having delivered the data itself into the
+	// message buffer (message vectoring), and the environment was woken
+	// without a copy to the ring.
+	Vectored uint64
 }
 
 // Guard tables: the slices of the port namespace the kernel tracks, and

@@ -14,8 +14,10 @@ package netash
 
 import (
 	"encoding/binary"
+	"fmt"
 
 	"github.com/exo-os/exo/ash"
+	"github.com/exo-os/exo/libos/net/vector"
 )
 
 // Frame offsets (Ethernet II, IPv4 without options).
@@ -221,4 +223,93 @@ func must(b *ash.Builder) []ash.Instruction {
 		panic("netash: " + err.Error())
 	}
 	return insns
+}
+
+// UDPVector returns a handler that delivers UDP datagrams to port by
+// message vectoring: it copies each datagram's payload straight into the
+// next free slot of a vector ring of slots slots (package
+// libos/net/vector) in the binding's message buffer, which must be
+// vector.Size(slots) bytes (vector.New's size; one too small for the
+// last slot's largest payload does not verify), and
+// returns ash.RetWake, so that the environment reads the payload where it
+// lies, woken without a copy to its receive ring.
+//
+// It takes an IPv4 datagram without IP options, not a fragment, with a
+// correct IP header checksum (RFC 791), to port, a UDP length equal to
+// the IP payload's (RFC 768), a payload of at most vector.MaxPayload
+// bytes, and a free slot. The UDP checksum is verified during the copy
+// (pkt_copy_csum, seeded with the pseudo-header and UDP header sum); a
+// datagram without one (checksum 0) is accepted. Only then are the slot's
+// header and the producer index written. Anything else is passed to the
+// ring (ash.RetPass), where the stack handles it: a bad checksum is
+// counted there; a full ring is counted in the header's Full too.
+//
+// UDPVector panics if slots is not a power of two from 1 to
+// vector.MaxSlots.
+func UDPVector(port uint16, slots int) []ash.Instruction {
+	if slots <= 0 || slots > vector.MaxSlots || slots&(slots-1) != 0 {
+		panic(fmt.Sprintf("netash: UDPVector: %d slots: want a power of two from 1 to %d", slots, vector.MaxSlots))
+	}
+	const (
+		offUDPLen = offL4 + 4
+		offUDPSum = offL4 + 6
+		offData   = offL4 + 8
+	)
+	b := ash.NewBuilder()
+	b.LoadPacketPointers(ash.R6, ash.R7)
+	b.LoadContext(ash.R8, ash.CtxMsg)
+	b.MovReg(ash.R9, ash.R7).ALUReg(ash.ALUSub, ash.R9, ash.R6) // R9: the frame's length
+	b.MovReg(ash.R2, ash.R6).ALU(ash.ALUAdd, ash.R2, minIPFrame).JumpIfReg(ash.JumpGT, ash.R2, ash.R7, "pass")
+	b.Load(ash.SizeH, ash.R2, ash.R6, offEthType).JumpIf(ash.JumpNE, ash.R2, 0x0008, "pass") // 0x0800, big-endian
+	b.Load(ash.SizeB, ash.R2, ash.R6, offIP).JumpIf(ash.JumpNE, ash.R2, 0x45, "pass")        // no options
+	b.Load(ash.SizeB, ash.R2, ash.R6, offIPProto).JumpIf(ash.JumpNE, ash.R2, 17, "pass")
+	// Fragments are the stack's: flags MF or a fragment offset.
+	b.Load(ash.SizeH, ash.R2, ash.R6, offIP+6).ToBE(ash.R2, 16)
+	b.ALU(ash.ALUAnd, ash.R2, 0x3fff).JumpIf(ash.JumpNE, ash.R2, 0, "pass")
+	b.Load(ash.SizeH, ash.R2, ash.R6, offL4+2).JumpIf(ash.JumpNE, ash.R2, int32(port>>8|port<<8), "pass")
+	// The IP header checksum (the kernel's demultiplexer checks it too;
+	// the handler relies on nothing it has not seen).
+	b.MovReg(ash.R1, ash.R6).ALU(ash.ALUAdd, ash.R1, offIP).Mov(ash.R2, 20).Mov(ash.R3, 0).Call(ash.HelperCsum)
+	b.JumpIf(ash.JumpNE, ash.R0, 0, "pass")
+	// Lengths: the IP packet within the frame (Ethernet padding after it
+	// is allowed), the UDP length its payload's, the data a slot's.
+	b.Load(ash.SizeH, ash.R2, ash.R6, offIPLen).ToBE(ash.R2, 16)
+	b.MovReg(ash.R3, ash.R2).ALU(ash.ALUAdd, ash.R3, offIP).JumpIfReg(ash.JumpGT, ash.R3, ash.R9, "pass")
+	b.Load(ash.SizeH, ash.R4, ash.R6, offUDPLen).ToBE(ash.R4, 16)
+	b.ALU(ash.ALUSub, ash.R2, 20).JumpIfReg(ash.JumpNE, ash.R4, ash.R2, "pass")
+	b.JumpIf(ash.JumpLT, ash.R4, 8, "pass")
+	b.JumpIf(ash.JumpGT, ash.R4, 8+vector.MaxPayload, "pass")
+	b.MovReg(ash.R5, ash.R4).ALU(ash.ALUSub, ash.R5, 8) // R5: the payload's length
+	// A free slot: Prod - Cons < slots, in 32 bits.
+	b.Load(ash.SizeW, ash.R1, ash.R8, vector.OffProd)
+	b.Load(ash.SizeW, ash.R2, ash.R8, vector.OffCons)
+	b.MovReg(ash.R3, ash.R1).ALU32Reg(ash.ALUSub, ash.R3, ash.R2)
+	b.JumpIf(ash.JumpGE, ash.R3, int32(slots), "full")
+	b.MovReg(ash.R9, ash.R1).ALU(ash.ALUAdd, ash.R9, 1) // R9: the next Prod
+	b.MovReg(ash.R3, ash.R1).ALU(ash.ALUAnd, ash.R3, int32(slots-1)).ALU(ash.ALULsh, ash.R3, 11)
+	b.MovReg(ash.R7, ash.R8).ALU(ash.ALUAdd, ash.R7, vector.HeaderSize).ALUReg(ash.ALUAdd, ash.R7, ash.R3) // R7: the slot
+	// The slot's header, published only with Prod.
+	b.Store(ash.SizeH, ash.R7, vector.SlotOffLen, ash.R5)
+	b.Load(ash.SizeH, ash.R2, ash.R6, offL4).Store(ash.SizeH, ash.R7, vector.SlotOffPort, ash.R2)
+	b.Load(ash.SizeW, ash.R2, ash.R6, offIPSrc).Store(ash.SizeW, ash.R7, vector.SlotOffAddr, ash.R2)
+	b.StoreImm(ash.SizeDW, ash.R7, 8, 0)
+	// The seed: the pseudo-header (source, destination, protocol, UDP
+	// length) and the UDP header (ports, length, checksum).
+	b.Mov(ash.R4, 17)
+	for _, off := range []int16{offIPSrc, offIPSrc + 2, offIPDst, offIPDst + 2, offL4, offL4 + 2, offUDPLen, offUDPLen, offUDPSum} {
+		b.Load(ash.SizeH, ash.R2, ash.R6, off).ToBE(ash.R2, 16).ALUReg(ash.ALUAdd, ash.R4, ash.R2)
+	}
+	b.Mov(ash.R1, offData).MovReg(ash.R2, ash.R7).ALU(ash.ALUAdd, ash.R2, vector.SlotOffPayload).MovReg(ash.R3, ash.R5)
+	b.Call(ash.HelperPacketCopyCsum)
+	b.JumpIf(ash.JumpGT, ash.R0, 0xffff, "pass") // the copy failed
+	b.Load(ash.SizeH, ash.R2, ash.R6, offUDPSum).JumpIf(ash.JumpEq, ash.R2, 0, "publish")
+	b.JumpIf(ash.JumpNE, ash.R0, 0, "pass") // a bad checksum: the stack counts it
+	b.Label("publish")
+	b.Store(ash.SizeW, ash.R8, vector.OffProd, ash.R9)
+	b.Return(ash.RetWake)
+	b.Label("full")
+	b.Load(ash.SizeW, ash.R2, ash.R8, vector.OffFull).ALU(ash.ALUAdd, ash.R2, 1).Store(ash.SizeW, ash.R8, vector.OffFull, ash.R2)
+	b.Label("pass")
+	b.Return(ash.RetPass)
+	return must(b)
 }

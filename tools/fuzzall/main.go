@@ -43,6 +43,19 @@ var budgets = map[string]int{
 	"kernel/FuzzNetReceive":        100000,
 	"kernel/demux/FuzzClassify":    200000,
 	"internal/ping/FuzzParseFrame": 100000,
+	// The library OS's network stack (rates measured here: the wire
+	// parsers ~70k/s, the stack ~40k/s, TCP's segment parser ~50k/s and
+	// its Deliver ~15k/s, gVisor's input ~15k/s).
+	"libos/net/wire/FuzzEthernet":    200000,
+	"libos/net/wire/FuzzARP":         200000,
+	"libos/net/wire/FuzzIPv4":        200000,
+	"libos/net/wire/FuzzICMP":        200000,
+	"libos/net/wire/FuzzUDP":         200000,
+	"libos/net/stack/FuzzStackInput": 300000,
+	"libos/net/tcp/FuzzSegment":      300000,
+	"libos/net/tcp/FuzzDeliver":      120000,
+	"libos/net/link/FuzzWire":        100000,
+	"libos/net/gvisor/FuzzInput":     60000,
 }
 
 // defaultBudget is the count for a target budgets does not name.

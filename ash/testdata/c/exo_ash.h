@@ -31,10 +31,15 @@ static long (*send_reply)(unsigned long len) = (void *)1;
 static long (*pkt_copy)(unsigned long pkt_off, void *dst, unsigned long len) = (void *)2;
 static long (*csum)(const void *p, unsigned long len, unsigned long seed) = (void *)3;
 static long (*csum_update)(unsigned long csum, unsigned long old, unsigned long new_) = (void *)4;
+/* Returns the checksum of the copied bytes from seed (0: it verifies), or
+ * EXO_COPY_CSUM_FAILED, having copied nothing. */
+static long (*pkt_copy_csum)(unsigned long pkt_off, void *dst, unsigned long len, unsigned long seed) = (void *)5;
+#define EXO_COPY_CSUM_FAILED (-1L)
 
 /* ASH results. */
 #define EXO_CONSUMED 0
 #define EXO_PASS 1
+#define EXO_WAKE 2 /* consumed, and the env woken */
 
 #define EXO_REPLY_SIZE 1514 /* the default reply buffer */
 
