@@ -89,6 +89,8 @@ func main() {
     ip netns exec %[1]s ping %[5]s
     ip netns exec %[1]s go run ./tools/exoping -via raw -c 1000 -i 1ms -hist %[5]s
     ip netns exec %[1]s go run ./tools/exoping -via raw -proto udp -port 9 -c 100 %[5]s   # the ring (upcall) path
+    ip netns exec %[1]s curl http://%[5]s/          # httpd over the libOS stack (8080: over gVisor's)
+    ip netns exec %[1]s curl -o /dev/null -w '%%{speed_download} B/s\n' http://%[5]s/download
 exorun: the namespace is removed when QEMU exits.
 `, ns.Name, ns.Tap, qemu.HostAddr, qemu.PrefixLen, qemu.GuestAddr)
 	case "user":
@@ -96,6 +98,7 @@ exorun: the namespace is removed when QEMU exits.
 		fmt.Fprintf(os.Stderr, `exorun: QEMU's NIC peer is a UDP socket: 127.0.0.1:10100 (QEMU) to 127.0.0.1:10101 (exoping's default). In another terminal:
     go run ./tools/exoping -c 1000 -i 1ms -hist %[1]s
     go run ./tools/exoping -proto udp -port 9 -c 100 %[1]s   # the ring (upcall) path
+(HTTP needs a host stack on the link: use NET=tap for curl.)
 `, qemu.GuestAddr)
 	default:
 		fmt.Fprintf(os.Stderr, "exorun: -net %q: want tap or user\n", *network)

@@ -21,17 +21,16 @@ import (
 	"github.com/exo-os/exo/internal/testtool"
 )
 
-// The library OS's stack in QEMU: httpd over Exo's stack on port 80 and
-// over gVisor's (ghttpd) on 8080, side by side on one machine address,
-// each with its own guards; the kernel demultiplexes between them.
-const httpdManifest = `exo-manifest v1
-slots 8
-env httpd mem=128M arg="http=80 udp=5007"
-env ghttpd mem=128M arg="http=8080 udp=5008"
-net address=198.18.0.2/24
-net env=httpd guards=arp,icmp-echo,tcp:80,tcp:49152-57343,udp:5007
-net env=ghttpd guards=tcp:8080,tcp:57344-65535,udp:5008
-`
+// The library OS's stack in QEMU: the network demo's manifest (what
+// `make run NET=tap` boots), where httpd serves over Exo's stack on port
+// 80 and ghttpd over gVisor's on 8080, side by side on one machine
+// address with their own guards, beside the echo environment that holds
+// the ARP guard; the kernel demultiplexes between them.
+func httpdManifest(t *testing.T) string {
+	b, err := os.ReadFile("../../firmware/qemu-virt/net.manifest")
+	require.NoError(t, err)
+	return string(b)
+}
 
 // server is one of the two httpd environments.
 type server struct {
@@ -53,7 +52,7 @@ func startHTTPD(t *testing.T, n *NetNS) (*Machine, *Relay) {
 	r, err := n.NewRelay(qemuPort, relayPort, 1)
 	require.NoError(t, err)
 	t.Cleanup(func() { r.Close() })
-	m, err := Start(Config{Firmware: firmware(t), Manifest: httpdManifest, Timeout: 15 * time.Minute, Extra: DgramArgs(qemuPort, relayPort)}, nil)
+	m, err := Start(Config{Firmware: firmware(t), Manifest: httpdManifest(t), Timeout: 15 * time.Minute, Extra: DgramArgs(qemuPort, relayPort)}, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		m.Stop()

@@ -25,6 +25,10 @@ var Sockets *socket.Stack
 
 func start(cfg abi.Net, l *kernlink.Link) error {
 	sc := stack.Config{Addr: prefix(cfg)}
+	// Without the ARP guard the environment never sees ARP replies (nor
+	// may it send ARP): it learns its peers from their datagrams instead.
+	_, arp := ports(0)
+	sc.LearnFromIP = !arp
 	if r, ok := ports(3); ok {
 		sc.UDPPorts = r
 	}
@@ -51,7 +55,9 @@ func start(cfg abi.Net, l *kernlink.Link) error {
 	s := socket.New(ip, t, clock)
 	s.SetWake(libos.WakeFrameWaiter)
 	Sockets = s
-	s.With(func(ip *stack.Stack, _ *tcp.Protocol) { ip.Start(clock()) })
+	if arp {
+		s.With(func(ip *stack.Stack, _ *tcp.Protocol) { ip.Start(clock()) }) // the gratuitous ARP
+	}
 	net.SocketFunc = s.Socket
 	go l.Run(s.Input, s.Service, clock)
 	return nil

@@ -55,9 +55,11 @@ func (s *Stack) arpInput(now time.Duration, b []byte) {
 		isUnicast(a.SPA) && a.SPA != s.bcast && s.cfg.Addr.Contains(a.SPA)
 	if learn {
 		if e := s.arp[a.SPA]; e != nil {
+			s.stats.ARPLearned++
 			s.resolve(now, e, a.SHA)
 		} else if forUs {
 			e := s.newEntry(now, a.SPA)
+			s.stats.ARPLearned++
 			s.resolve(now, e, a.SHA)
 		}
 	}
@@ -76,9 +78,21 @@ func (s *Stack) arpInput(now time.Duration, b []byte) {
 	}
 }
 
+// learn records that addr is at mac (LearnFromIP), making an entry if
+// there is none: bounded as ARP's are (ARPEntries, the oldest evicted).
+func (s *Stack) learn(now time.Duration, addr netip.Addr, mac [6]byte) {
+	e := s.arp[addr]
+	if e == nil {
+		e = s.newEntry(now, addr)
+	} else if e.resolved && e.mac == mac && now-e.stamp < s.cfg.ARPTimeout/2 {
+		return // fresh: nothing to do on the hot path
+	}
+	s.stats.IPLearned++
+	s.resolve(now, e, mac)
+}
+
 // resolve records mac for e and sends the frames waiting for it.
 func (s *Stack) resolve(now time.Duration, e *arpEntry, mac [6]byte) {
-	s.stats.ARPLearned++
 	e.mac, e.resolved = mac, true
 	e.stamp, e.deadline, e.tries = now, now+s.cfg.ARPTimeout, 0
 	s.timerOK = false

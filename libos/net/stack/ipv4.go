@@ -9,9 +9,9 @@ import (
 	"github.com/exo-os/exo/libos/net/wire"
 )
 
-// ipInput handles an IPv4 packet; linkBcast says it came in a link-layer
-// broadcast frame.
-func (s *Stack) ipInput(now time.Duration, b []byte, linkBcast bool) {
+// ipInput handles an IPv4 packet from Ethernet address src; linkBcast
+// says it came in a link-layer broadcast frame.
+func (s *Stack) ipInput(now time.Duration, b []byte, linkBcast bool, src [6]byte) {
 	h, payload, err := wire.ParseIPv4(b)
 	if err != nil {
 		if errors.Is(err, wire.ErrChecksum) {
@@ -32,6 +32,9 @@ func (s *Stack) ipInput(now time.Duration, b []byte, linkBcast bool) {
 	if h.Src == s.addr || h.Src.IsLoopback() || h.Src.IsMulticast() || s.isBroadcast(h.Src) || h.Src.As4()[0] >= 240 {
 		s.stats.IPBadSource++
 		return
+	}
+	if s.cfg.LearnFromIP && !linkBcast && h.Dst == s.addr && s.cfg.Addr.Contains(h.Src) && isUnicast(h.Src) {
+		s.learn(now, h.Src, src)
 	}
 	// A received TTL is not checked: a host must not discard a datagram
 	// for its TTL (RFC 1122 §3.2.1.7).

@@ -68,6 +68,14 @@ type Config struct {
 
 	// TTL is the time to live of the datagrams sent (default 64).
 	TTL uint8
+
+	// LearnFromIP makes the stack learn a neighbour's MAC from every
+	// valid IPv4 datagram addressed to us whose source is on the subnet
+	// (the frame's source MAC), as well as from ARP. In Exo only one
+	// environment holds the machine's ARP guard; the others never see
+	// ARP replies, and learn their peers this way (gVisor's libOS does
+	// the same). It trusts the sender's claim as ARP does: no more.
+	LearnFromIP bool
 }
 
 // MaxARPQueued is the most frames waiting for ARP resolution over all
@@ -335,7 +343,7 @@ func (s *Stack) Input(now time.Duration, frame []byte) {
 	case wire.EtherARP:
 		s.arpInput(now, payload)
 	case wire.EtherIPv4:
-		s.ipInput(now, payload, linkBcast)
+		s.ipInput(now, payload, linkBcast, eth.Src)
 	default:
 		s.stats.EthUnknownType++
 	}

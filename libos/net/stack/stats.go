@@ -16,6 +16,7 @@ type Stats struct {
 	ARPRepliesIn    uint64 // replies addressed to us
 	ARPRequestsSent uint64 // requests sent (resolution, retries, announcements)
 	ARPLearned      uint64 // cache entries created or refreshed from ARP packets
+	IPLearned       uint64 // cache entries created or refreshed from IPv4 datagrams (Config.LearnFromIP)
 	ARPConflicts    uint64 // ARP packets from another MAC claiming our address (RFC 5227 §2.4)
 	ARPEvicted      uint64 // entries evicted, the oldest, for a new one (ARPEntries)
 	ARPExpired      uint64 // resolved entries expired (ARPTimeout)
