@@ -41,7 +41,9 @@ type server struct {
 
 var servers = []server{{"exo", 80, 5007}, {"gvisor", 8080, 5008}}
 
-func (s server) url(path string) string { return fmt.Sprintf("http://%s:%d%s", GuestAddr, s.port, path) }
+func (s server) url(path string) string {
+	return fmt.Sprintf("http://%s:%d%s", GuestAddr, s.port, path)
+}
 
 // startHTTPD boots the two servers with their NIC on QEMU's dgram
 // netdev and a Relay between it and the namespace's tap, which the test
