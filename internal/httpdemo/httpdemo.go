@@ -8,20 +8,27 @@
 //	POST /upload           the body's length and SHA-256, as
 //	                       "<bytes> <hex sha256>\n"
 //	GET  /stats            the stack's counters, as text
+//	GET  /fetch?url=U      the server as a client: GET U (http only) and
+//	                       answer "<status> <bytes> <hex sha256>\n" of its body
+//	GET  /lookup?host=H    the addresses the resolver finds for H, a line each
 //
 // The download's bytes are a fixed pseudo-random stream (Pattern), so a
 // client checks a transfer byte for byte without storing a copy.
 package httpdemo
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"html"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
+	"time"
 )
 
 // DefaultDownload is the size of /download without ?size=.
@@ -79,6 +86,8 @@ func Handler(name string, stats func() string) http.Handler {
 	})
 	mux.HandleFunc("GET /download", download)
 	mux.HandleFunc("POST /upload", upload)
+	mux.HandleFunc("GET /fetch", fetch)
+	mux.HandleFunc("GET /lookup", lookup)
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, stats())
@@ -108,6 +117,57 @@ func download(w http.ResponseWriter, r *http.Request) {
 			return // the client went away
 		}
 		off += c
+	}
+}
+
+// client is /fetch's: bounded in time, no redirects followed.
+var client = &http.Client{
+	Timeout:       30 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+func fetch(w http.ResponseWriter, r *http.Request) {
+	u, err := url.Parse(r.URL.Query().Get("url"))
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		http.Error(w, fmt.Sprintf("httpdemo: fetch: want ?url=http://HOST[:PORT]/PATH, got %q", r.URL.Query().Get("url")), http.StatusBadRequest)
+		return
+	}
+	resp, err := client.Get(u.String())
+	if err != nil {
+		http.Error(w, fmt.Sprintf("httpdemo: fetch %s: %v", u, err), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, io.LimitReader(resp.Body, MaxDownload+1))
+	switch {
+	case err != nil:
+		http.Error(w, fmt.Sprintf("httpdemo: fetch %s: after %d bytes: %v", u, n, err), http.StatusBadGateway)
+		return
+	case n > MaxDownload:
+		http.Error(w, fmt.Sprintf("httpdemo: fetch %s: body longer than %d bytes", u, MaxDownload), http.StatusBadGateway)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintf(w, "%d %d %s\n", resp.StatusCode, n, hex.EncodeToString(h.Sum(nil)))
+}
+
+func lookup(w http.ResponseWriter, r *http.Request) {
+	host := r.URL.Query().Get("host")
+	if host == "" {
+		http.Error(w, "httpdemo: lookup: want ?host=NAME", http.StatusBadRequest)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupHost(ctx, host)
+	if err != nil {
+		http.Error(w, fmt.Sprintf("httpdemo: lookup %s: %v", host, err), http.StatusBadGateway)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	for _, a := range addrs {
+		fmt.Fprintln(w, a)
 	}
 }
 

@@ -82,6 +82,26 @@ func TestSite(t *testing.T) {
 	if r, b = get("/stats"); string(b) != "tcp segsin 5\n" {
 		t.Fatalf("stats: %q", b)
 	}
+	// The server as a client of another.
+	blob := make([]byte, 70000)
+	Pattern(blob, 99)
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write(blob) }))
+	defer other.Close()
+	r, b = get("/fetch?url=" + other.URL + "/x")
+	if want := fmt.Sprintf("200 %d %x\n", len(blob), sha256.Sum256(blob)); r.StatusCode != 200 || string(b) != want {
+		t.Fatalf("fetch: %d %q, want %q", r.StatusCode, b, want)
+	}
+	for _, q := range []string{"", "?url=ftp://x/", "?url=http://127.0.0.1:1/"} {
+		if r, _ = get("/fetch" + q); r.StatusCode/100 != 4 && r.StatusCode/100 != 5 {
+			t.Fatalf("fetch%s: status %d, want an error", q, r.StatusCode)
+		}
+	}
+	if r, b = get("/lookup?host=localhost"); r.StatusCode != 200 || !strings.Contains(string(b), "127.0.0.1") {
+		t.Fatalf("lookup localhost: %d %q", r.StatusCode, b)
+	}
+	if r, _ = get("/lookup"); r.StatusCode != 400 {
+		t.Fatalf("lookup without a host: %d", r.StatusCode)
+	}
 	if r, _ = get("/nothing"); r.StatusCode != 404 {
 		t.Fatalf("unknown path: %d", r.StatusCode)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/exo-os/exo/internal/httpdemo"
 	"github.com/exo-os/exo/internal/testtool"
@@ -54,7 +56,11 @@ func startHTTPD(t *testing.T, n *NetNS) (*Machine, *Relay) {
 	r, err := n.NewRelay(qemuPort, relayPort, 1)
 	require.NoError(t, err)
 	t.Cleanup(func() { r.Close() })
-	m, err := Start(Config{Firmware: firmware(t), Manifest: httpdManifest(t), Timeout: 15 * time.Minute, Extra: DgramArgs(qemuPort, relayPort)}, nil)
+	extra := DgramArgs(qemuPort, relayPort)
+	if f := os.Getenv("EXO_CAPTURE"); f != "" {
+		extra = append(extra, CaptureArgs(f)...) // every frame, for tcpdump -r
+	}
+	m, err := Start(Config{Firmware: firmware(t), Manifest: httpdManifest(t), Timeout: 15 * time.Minute, Extra: extra}, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		m.Stop()
@@ -71,9 +77,9 @@ func startHTTPD(t *testing.T, n *NetNS) (*Machine, *Relay) {
 func curl(t *testing.T, n *NetNS, args ...string) []byte {
 	t.Helper()
 	var out, errb bytes.Buffer
-	cmd := n.Command("curl", append([]string{"-sS", "--fail", "--max-time", "120"}, args...)...)
+	cmd := n.Command("curl", append([]string{"-sS", "--fail-with-body", "--max-time", "120"}, args...)...)
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	require.NoError(t, cmd.Run(), "curl %s: %s", strings.Join(args, " "), errb.String())
+	require.NoError(t, cmd.Run(), "curl %s: %s%s", strings.Join(args, " "), errb.String(), out.String())
 	return out.Bytes()
 }
 
@@ -107,6 +113,17 @@ func TestHTTPD(t *testing.T) {
 		page := curl(t, n, s.url("/"))
 		require.Contains(t, string(page), fmt.Sprintf("Exo httpd (%s stack)", s.name))
 		transfers(t, n, s, "clean")
+	}
+
+	// Each environment as a client: net/http's client fetching from a
+	// server in the namespace, and the resolver asking a DNS server there
+	// (net.SetDefaultNS, the manifest's dns= argument).
+	blob := serveNamespace(t, n)
+	for _, s := range servers {
+		got := curl(t, n, s.url(fmt.Sprintf("/fetch?url=http://%s:%d/blob", HostAddr, hostHTTPPort)))
+		require.Equal(t, fmt.Sprintf("200 %d %x\n", len(blob), sha256.Sum256(blob)), string(got), "%s: the environment's HTTP client", s.name)
+		got = curl(t, n, s.url("/lookup?host=exo.test"))
+		require.Equal(t, "198.18.0.77\n", string(got), "%s: the environment's resolver", s.name)
 	}
 
 	// UDP through net.ListenPacket in each environment.
@@ -164,6 +181,9 @@ func TestHTTPD(t *testing.T) {
 	synFlood(t, n, 20000)
 	tcpGarbage(t, n, 20000)
 	require.True(t, m.Running())
+	for _, s := range servers {
+		t.Logf("%s's counters after the floods:\n%s", s.name, udpStats(t, n, s))
+	}
 	for _, s := range servers {
 		transfers(t, n, s, "after the floods")
 		t.Logf("%s /stats:\n%s", s.name, curl(t, n, s.url("/stats")))
@@ -257,4 +277,112 @@ func tcpGarbage(t *testing.T, n *NetNS, count int) {
 		return f
 	})
 	t.Logf("malformed segments: %d", sent)
+}
+
+// The namespace's own servers for the environments' clients.
+const (
+	hostHTTPPort = 8000
+	hostDNSPort  = 5353
+)
+
+// serveNamespace starts, in the namespace, an HTTP server on
+// HostAddr:hostHTTPPort serving /blob (returned), and a DNS server on
+// HostAddr:hostDNSPort answering A queries for exo.test with 198.18.0.77
+// (and NXDOMAIN for other names); both stop when the test ends.
+func serveNamespace(t *testing.T, n *NetNS) []byte {
+	t.Helper()
+	blob := make([]byte, 300000)
+	rand.New(rand.NewSource(4)).Read(blob)
+	var ln net.Listener
+	var pc net.PacketConn
+	require.NoError(t, n.Do(func() error {
+		var err error
+		if ln, err = net.Listen("tcp4", fmt.Sprintf("%s:%d", HostAddr, hostHTTPPort)); err != nil {
+			return err
+		}
+		pc, err = net.ListenPacket("udp4", fmt.Sprintf("%s:%d", HostAddr, hostDNSPort))
+		return err
+	}))
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/blob" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(blob)
+	})}
+	go srv.Serve(ln)
+	go dnsServe(pc)
+	t.Cleanup(func() { srv.Close(); pc.Close() })
+	return blob
+}
+
+// dnsServe answers DNS queries on pc until it is closed.
+func dnsServe(pc net.PacketConn) {
+	buf := make([]byte, 512)
+	for {
+		k, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		var p dnsmessage.Parser
+		h, err := p.Start(buf[:k])
+		if err != nil {
+			continue
+		}
+		q, err := p.Question()
+		if err != nil {
+			continue
+		}
+		rh := dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true}
+		b := dnsmessage.NewBuilder(nil, rh)
+		b.EnableCompression()
+		b.StartQuestions()
+		b.Question(q)
+		b.StartAnswers()
+		switch {
+		case strings.EqualFold(q.Name.String(), "exo.test.") && q.Type == dnsmessage.TypeA:
+			b.AResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}, dnsmessage.AResource{A: [4]byte{198, 18, 0, 77}})
+		case strings.EqualFold(q.Name.String(), "exo.test."):
+			// no AAAA: an empty answer
+		default:
+			rh.RCode = dnsmessage.RCodeNameError
+			b = dnsmessage.NewBuilder(nil, rh)
+			b.StartQuestions()
+			b.Question(q)
+		}
+		if msg, err := b.Finish(); err == nil {
+			pc.WriteTo(msg, from)
+		}
+	}
+}
+
+// udpStats asks s's UDP echo port for the stack's counters (the datagram
+// "exo-stats"): they come even when TCP does not.
+func udpStats(t *testing.T, n *NetNS, s server) string {
+	var text string
+	var err error
+	for try := 0; try < 3; try++ { // the relay may still be full of a flood's frames
+		if err = udpStatsOnce(n, s, &text); err == nil {
+			return text
+		}
+	}
+	return fmt.Sprintf("(no counters: %v)", err)
+}
+
+func udpStatsOnce(n *NetNS, s server, text *string) error {
+	return n.Do(func() error {
+		c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(guest, uint16(s.udp))))
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		if _, err := c.Write([]byte("exo-stats")); err != nil {
+			return err
+		}
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		buf := make([]byte, 65536)
+		k, err := c.Read(buf)
+		*text = string(buf[:k])
+		return err
+	})
 }

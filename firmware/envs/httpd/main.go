@@ -14,7 +14,9 @@
 //	net env=httpd guards=arp,icmp-echo,tcp:80,tcp:49152-57343,udp:5007
 //	env httpd arg="http=80 udp=5007"
 //
-// Arguments: http=PORT (default 80) and udp=PORT (default 5007; 0: none).
+// Arguments: http=PORT (default 80), udp=PORT (default 5007; 0: none) and
+// dns=ADDR:PORT, the DNS server the resolver asks (net.SetDefaultNS), which
+// /lookup uses.
 package main
 
 import (
@@ -22,6 +24,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -35,9 +38,17 @@ func main() {
 	httpPort, udpPort := 80, 5007
 	for _, f := range strings.Fields(libos.Arg()) {
 		k, v, _ := strings.Cut(f, "=")
+		if k == "dns" {
+			if _, err := netip.ParseAddrPort(v); err != nil {
+				fmt.Printf("httpd: argument %q: want dns=A.B.C.D:PORT\n", f)
+				os.Exit(2)
+			}
+			net.SetDefaultNS([]string{v})
+			continue
+		}
 		p, err := strconv.ParseUint(v, 10, 16)
 		if err != nil || (k != "http" && k != "udp") {
-			fmt.Printf("httpd: argument %q: want http=PORT or udp=PORT\n", f)
+			fmt.Printf("httpd: argument %q: want http=PORT, udp=PORT or dns=ADDR:PORT\n", f)
 			os.Exit(2)
 		}
 		if k == "http" {
@@ -71,7 +82,9 @@ func main() {
 	os.Exit(1)
 }
 
-// echo answers every datagram to pc with its own bytes.
+// echo answers every datagram to pc with its own bytes, but the datagram
+// "exo-stats", answered with the stack's counters (what a test reads when
+// TCP does not answer).
 func echo(pc net.PacketConn) {
 	buf := make([]byte, 65536)
 	for {
@@ -83,7 +96,11 @@ func echo(pc net.PacketConn) {
 			}
 			continue // a truncated datagram: the next one
 		}
-		if _, err := pc.WriteTo(buf[:n], from); err != nil {
+		reply := buf[:n]
+		if string(reply) == "exo-stats" {
+			reply = []byte(attach.Stats())
+		}
+		if _, err := pc.WriteTo(reply, from); err != nil {
 			fmt.Printf("httpd: udp echo to %v: %v\n", from, err)
 		}
 	}

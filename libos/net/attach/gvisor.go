@@ -23,7 +23,13 @@ const Name = "gvisor"
 var Sockets *gvisor.Stack
 
 func start(cfg abi.Net, l *kernlink.Link) error {
-	s, err := gvisor.New(gvisor.Config{Addr: prefix(cfg), MAC: cfg.MAC, MTU: l.MTU()}, l)
+	gc := gvisor.Config{Addr: prefix(cfg), MAC: cfg.MAC, MTU: l.MTU()}
+	// gVisor has one ephemeral range for TCP and UDP: the widest TCP
+	// guard's (the manifest should give UDP the same range).
+	if r, ok := ports(2); ok {
+		gc.Ports = r
+	}
+	s, err := gvisor.New(gc, l)
 	if err != nil {
 		return err
 	}

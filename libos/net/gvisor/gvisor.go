@@ -51,6 +51,11 @@ type Config struct {
 	// MTU is the largest IP packet sent; 0 means the link's, and it may
 	// not exceed the link's.
 	MTU int
+	// Ports is the ephemeral port range, inclusive, for TCP and UDP alike
+	// (gVisor has one range for both); zero means gVisor's default. In
+	// Exo it must lie inside the environment's guards, or the kernel
+	// refuses what is sent from outside them.
+	Ports [2]uint16
 }
 
 // nicID is the one NIC's id in the gVisor stack.
@@ -103,6 +108,16 @@ func New(cfg Config, ep link.Endpoint) (*Stack, error) {
 	if err := st.SetTransportProtocolOption(tcp.ProtocolNumber, &sack); err != nil {
 		st.Destroy()
 		return nil, fmt.Errorf("gvisor: New: enabling SACK: %s", err)
+	}
+	if cfg.Ports != [2]uint16{} {
+		if cfg.Ports[0] == 0 || cfg.Ports[0] > cfg.Ports[1] {
+			st.Destroy()
+			return nil, fmt.Errorf("gvisor: New: Ports %d..%d is not a range of nonzero ports", cfg.Ports[0], cfg.Ports[1])
+		}
+		if err := st.SetPortRange(cfg.Ports[0], cfg.Ports[1]); err != nil {
+			st.Destroy()
+			return nil, fmt.Errorf("gvisor: New: port range %d..%d: %s", cfg.Ports[0], cfg.Ports[1], err)
+		}
 	}
 	n := newNIC(ep, cfg.MAC, cfg.MTU)
 	if err := st.CreateNIC(nicID, n); err != nil {
