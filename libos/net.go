@@ -30,6 +30,12 @@ func Guard(name uint64) (caps.Cap, bool) { return findCap(CapList(), caps.KindPo
 // the binding's handle. (The programs come encoded so that environments
 // that bind none do not link the bytecode package.)
 func Bind(lo, hi uint64, filter, handler []byte) (uint32, error) {
+	return BindMessage(lo, hi, filter, handler, nil)
+}
+
+// BindMessage is Bind with a message buffer for the handler: msg, from
+// Contiguous, whose pages the handler may write (message vectoring).
+func BindMessage(lo, hi uint64, filter, handler, msg []byte) (uint32, error) {
 	g, ok := Guard(lo)
 	if !ok {
 		return 0, fmt.Errorf("libos: no guard capability covers %#x", lo)
@@ -44,11 +50,52 @@ func Bind(lo, hi uint64, filter, handler []byte) (uint32, error) {
 	if len(handler) > 0 {
 		r.ASH, r.ASHLen = uint64(uintptr(unsafe.Pointer(&handler[0]))), uint64(len(handler)/8)
 	}
+	if len(msg) > 0 {
+		va := uintptr(unsafe.Pointer(&msg[0]))
+		c, ok := RootPageCap(va)
+		if !ok {
+			return 0, errors.New("libos: no page capability for the message buffer")
+		}
+		r.MsgCap, r.Msg, r.MsgLen = c, uint64(va), uint64(len(msg))
+	}
 	id, err := sys.NetBind(&r)
 	if err != nil {
 		return 0, fmt.Errorf("libos: binding guard [%#x, %#x]: %w", lo, hi, err)
 	}
 	return id, nil
+}
+
+// Unbind undoes binding id, which this environment made.
+func Unbind(id uint32) error {
+	if err := sys.NetUnbind(id); err != nil {
+		return fmt.Errorf("libos: unbinding %d: %w", id, err)
+	}
+	return nil
+}
+
+// kept holds the memory Contiguous handed out, for the kernel writes
+// into it whatever the garbage collector thinks.
+var kept [][]byte
+
+// Contiguous returns size bytes of the environment's memory, zeroed, page
+// aligned and inside one physically contiguous run (what the kernel asks
+// of receive rings and message buffers), kept for the environment's
+// lifetime.
+func Contiguous(size int) ([]byte, error) {
+	for try := 0; try < 4; try++ {
+		buf := make([]byte, size+abi.PageSize)
+		off := (abi.PageSize - int(uintptr(unsafe.Pointer(&buf[0])))%abi.PageSize) % abi.PageSize
+		mem := buf[off : off+size]
+		va := uintptr(unsafe.Pointer(&mem[0]))
+		first, ok1 := PhysPage(va)
+		last, ok2 := PhysPage(va + uintptr(size) - 1)
+		if !ok1 || !ok2 || last-first != uint64(size-1)/abi.PageSize {
+			continue // across two runs: try another allocation
+		}
+		kept = append(kept, buf)
+		return mem, nil
+	}
+	return nil, fmt.Errorf("libos: no physically contiguous run of %d bytes", size)
 }
 
 // ring is the environment's receive ring, once opened: kept here so the
@@ -62,32 +109,23 @@ func OpenRing(slots int) (*netring.Ring, error) {
 	if ring != nil {
 		return nil, errors.New("libos: the receive ring is already open")
 	}
-	size := int(abi.NetRingBytes(slots))
-	for try := 0; try < 4; try++ {
-		buf := make([]byte, size+abi.PageSize)
-		off := (abi.PageSize - int(uintptr(unsafe.Pointer(&buf[0])))%abi.PageSize) % abi.PageSize
-		mem := buf[off : off+size]
-		va := uintptr(unsafe.Pointer(&mem[0]))
-		first, ok1 := PhysPage(va)
-		last, ok2 := PhysPage(va + uintptr(size) - 1)
-		if !ok1 || !ok2 || last-first != uint64(size-1)/abi.PageSize {
-			continue // across two runs: try another allocation
-		}
-		r, err := netring.New(mem, slots)
-		if err != nil {
-			return nil, err
-		}
-		c, ok := RootPageCap(va)
-		if !ok {
-			return nil, errors.New("libos: no page capability for the ring's memory")
-		}
-		if err := sys.NetRing(mem, &c); err != nil {
-			return nil, fmt.Errorf("libos: registering the receive ring: %w", err)
-		}
-		ring = r
-		return r, nil
+	mem, err := Contiguous(int(abi.NetRingBytes(slots)))
+	if err != nil {
+		return nil, fmt.Errorf("libos: the receive ring: %w", err)
 	}
-	return nil, errors.New("libos: no physically contiguous memory for the receive ring")
+	r, err := netring.New(mem, slots)
+	if err != nil {
+		return nil, err
+	}
+	c, ok := RootPageCap(uintptr(unsafe.Pointer(&mem[0])))
+	if !ok {
+		return nil, errors.New("libos: no page capability for the ring's memory")
+	}
+	if err := sys.NetRing(mem, &c); err != nil {
+		return nil, fmt.Errorf("libos: registering the receive ring: %w", err)
+	}
+	ring = r
+	return r, nil
 }
 
 // Guards returns the ranges of the environment's guards: the port

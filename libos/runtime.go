@@ -114,10 +114,11 @@ func idle(until int64) {
 		if deadline == math.MaxUint64 {
 			deadline = 0 // no deadline
 		}
+		// A frame in the ring, or a handler's RetWake (a datagram
+		// vectored into a message buffer, the ring still empty), or the
+		// deadline: the receive loop looks at all of them.
 		sys.NetWait(deadline)
-		if ring.Pending() > 0 {
-			WakeFrameWaiter()
-		}
+		WakeFrameWaiter()
 		return
 	}
 	sys.SleepUntil(deadline)

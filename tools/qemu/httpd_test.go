@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -127,8 +129,10 @@ func TestHTTPD(t *testing.T) {
 	}
 
 	// UDP through net.ListenPacket in each environment.
+	// (and by message vectoring, to Exo's on port 5009).
+	udps := append(append([]server(nil), servers...), server{"exo, vectored", 80, 5009})
 	require.NoError(t, n.Do(func() error {
-		for _, s := range servers {
+		for _, s := range udps {
 			c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(guest, uint16(s.udp))))
 			if err != nil {
 				return err
@@ -152,6 +156,13 @@ func TestHTTPD(t *testing.T) {
 		}
 		return nil
 	}))
+
+	st := string(curl(t, n, servers[0].url("/stats")))
+	got := regexp.MustCompile(`socket vectoredreads (\d+)`).FindStringSubmatch(st)
+	require.NotNil(t, got, "%s", st)
+	reads, _ := strconv.Atoi(got[1])
+	require.GreaterOrEqual(t, reads, 50, "the datagrams to 5009 reached the socket through the vector ring")
+	require.Regexp(t, `binding \d+ frames \d+ runs \d+ vectored (5\d|[6-9]\d|\d{3,}) `, st, "the handler vectored them")
 
 	// 100 concurrent connections.
 	if _, err := exec.LookPath("ab"); err == nil {

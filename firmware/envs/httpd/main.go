@@ -14,7 +14,9 @@
 //	net env=httpd guards=arp,icmp-echo,tcp:80,tcp:49152-57343,udp:5007
 //	env httpd arg="http=80 udp=5007"
 //
-// Arguments: http=PORT (default 80), udp=PORT (default 5007; 0: none) and
+// Arguments: http=PORT (default 80), udp=PORT (default 5007; 0: none),
+// vudp=PORT (0, the default: none), a second UDP echo whose datagrams
+// arrive by message vectoring (attach.Vector; Exo's stack only), and
 // dns=ADDR:PORT, the DNS server the resolver asks (net.SetDefaultNS), which
 // /lookup uses.
 package main
@@ -35,7 +37,7 @@ import (
 )
 
 func main() {
-	httpPort, udpPort := 80, 5007
+	httpPort, udpPort, vudpPort := 80, 5007, 0
 	for _, f := range strings.Fields(libos.Arg()) {
 		k, v, _ := strings.Cut(f, "=")
 		if k == "dns" {
@@ -47,14 +49,19 @@ func main() {
 			continue
 		}
 		p, err := strconv.ParseUint(v, 10, 16)
-		if err != nil || (k != "http" && k != "udp") {
-			fmt.Printf("httpd: argument %q: want http=PORT, udp=PORT or dns=ADDR:PORT\n", f)
+		switch {
+		case err != nil:
+			fmt.Printf("httpd: argument %q: want http=PORT, udp=PORT, vudp=PORT or dns=ADDR:PORT\n", f)
 			os.Exit(2)
-		}
-		if k == "http" {
+		case k == "http":
 			httpPort = int(p)
-		} else {
+		case k == "udp":
 			udpPort = int(p)
+		case k == "vudp":
+			vudpPort = int(p)
+		default:
+			fmt.Printf("httpd: argument %q: want http=PORT, udp=PORT, vudp=PORT or dns=ADDR:PORT\n", f)
+			os.Exit(2)
 		}
 	}
 	if attach.Err != nil {
@@ -73,6 +80,19 @@ func main() {
 			os.Exit(1)
 		}
 		go echo(pc)
+	}
+	if vudpPort != 0 {
+		if err := attach.Vector(uint16(vudpPort)); err != nil {
+			fmt.Printf("httpd: %v\n", err)
+			os.Exit(1)
+		}
+		pc, err := net.ListenPacket("udp", fmt.Sprintf(":%d", vudpPort))
+		if err != nil {
+			fmt.Printf("httpd: %v\n", err)
+			os.Exit(1)
+		}
+		go echo(pc)
+		fmt.Printf("httpd: UDP echo on %d by message vectoring\n", vudpPort)
 	}
 	cfg := libos.NetConfig()
 	addr := net.IP(cfg.Addr[:])

@@ -42,6 +42,11 @@ func start(cfg abi.Net, l *kernlink.Link) error {
 	return nil
 }
 
+// Vector is Exo's stack's alone: with gVisor's, it says so.
+func Vector(port uint16) error {
+	return fmt.Errorf("attach: vector UDP %d: message vectoring needs Exo's stack, not gVisor's", port)
+}
+
 // Stats writes gVisor's counters, one "layer name value" line each, and
 // the link's.
 func Stats() string {

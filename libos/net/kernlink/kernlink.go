@@ -13,8 +13,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/exo-os/exo/ash"
+	"github.com/exo-os/exo/caps"
 	"github.com/exo-os/exo/kernel/abi"
 	"github.com/exo-os/exo/libos"
+	"github.com/exo-os/exo/libos/net/vector"
+	"github.com/exo-os/exo/libos/netash"
 	"github.com/exo-os/exo/libos/netring"
 	"github.com/exo-os/exo/libos/sys"
 )
@@ -26,11 +30,58 @@ type Link struct {
 	// Bindings are the handles of the guards bound by Open, in the order
 	// of libos.Guards.
 	Bindings []uint32
+	guards   [][2]uint64
+	vectors  []*vector.Ring // Vector's rings
 	sent     uint64
 	refused  uint64
 	retried  uint64
 	// LastError is the last refused send's error, or nil.
 	LastError error
+}
+
+// Vector moves the binding of the single-port UDP guard for port to a
+// handler that vectors each datagram's payload into a message buffer of
+// slots slots (netash.UDPVector, libos/net/vector), and returns the ring
+// the environment reads it from. Datagrams the handler cannot take (a
+// full ring, a bad checksum, options, fragments) still reach the stack
+// through the receive ring. Call it from the receive loop's goroutine or
+// before Run starts.
+func (l *Link) Vector(port uint16, slots int) (*vector.Ring, error) {
+	name := caps.PortName(0x0800, 17, port)
+	i := -1
+	for j, g := range l.guards {
+		if g[0] == name && g[1] == name {
+			i = j
+		}
+	}
+	if i < 0 {
+		return nil, fmt.Errorf("kernlink: vector UDP %d: the environment holds no guard for that port alone (net env=... guards=udp:%d)", port, port)
+	}
+	if slots < 1 || slots > vector.MaxSlots || slots&(slots-1) != 0 {
+		return nil, fmt.Errorf("kernlink: vector UDP %d: %d slots: want a power of two up to %d", port, slots, vector.MaxSlots)
+	}
+	mem, err := libos.Contiguous(vector.Size(slots))
+	if err != nil {
+		return nil, fmt.Errorf("kernlink: vector UDP %d: %w", port, err)
+	}
+	r, err := vector.New(mem, slots)
+	if err != nil {
+		return nil, fmt.Errorf("kernlink: vector UDP %d: %w", port, err)
+	}
+	if err := libos.Unbind(l.Bindings[i]); err != nil {
+		return nil, fmt.Errorf("kernlink: vector UDP %d: %w", port, err)
+	}
+	id, err := libos.BindMessage(name, name, nil, ash.Encode(netash.UDPVector(port, slots)), mem)
+	if err != nil {
+		// Put the plain binding back, so the port still reaches the stack.
+		if id, err2 := libos.Bind(name, name, nil, nil); err2 == nil {
+			l.Bindings[i] = id
+		}
+		return nil, fmt.Errorf("kernlink: vector UDP %d: %w", port, err)
+	}
+	l.Bindings[i] = id
+	l.vectors = append(l.vectors, r)
+	return r, nil
 }
 
 // Handler chooses the handler program (ash.Encode's bytes, or nil to
@@ -52,7 +103,7 @@ func Open(slots int, handler Handler) (*Link, error) {
 	if len(guards) == 0 {
 		return nil, errors.New("kernlink: the manifest gives this environment no guards (net env=... guards=...)")
 	}
-	l := &Link{mac: cfg.MAC}
+	l := &Link{mac: cfg.MAC, guards: guards}
 	for _, g := range guards {
 		var code []byte
 		if handler != nil {
@@ -134,6 +185,8 @@ func (l *Link) Run(input func(frame []byte), service func() time.Duration, clock
 			l.ring.Done()
 		}
 		next := service()
+		// service poked the sockets: readers of vector rings run
+		// while this goroutine sleeps.
 		if l.ring.Pending() > 0 {
 			continue
 		}

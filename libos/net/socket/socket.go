@@ -48,6 +48,11 @@ type Stack struct {
 	// waiting holds the channels of goroutines blocked on a socket, each
 	// poked (without blocking) when anything changes.
 	waiting []chan struct{}
+
+	// vectors are the UDP ports' vector sources (SetVector); vectored
+	// counts the datagrams read from them.
+	vectors  map[uint16]VectorSource
+	vectored uint64
 }
 
 // New returns the sockets' view of an IPv4 stack and its TCP, which the

@@ -362,3 +362,60 @@ func TestSocketContract(t *testing.T) {
 		t.Fatalf("a second Close: %v", err)
 	}
 }
+
+// fakeVector is a VectorSource over a slice.
+type fakeVector struct {
+	queue []string
+	from  netip.AddrPort
+	done  int
+}
+
+func (f *fakeVector) Next() ([]byte, netip.AddrPort, bool) {
+	if len(f.queue) == 0 {
+		return nil, netip.AddrPort{}, false
+	}
+	return []byte(f.queue[0]), f.from, true
+}
+
+func (f *fakeVector) Done() { f.queue = f.queue[1:]; f.done++ }
+
+// TestVectorSource: a socket reads its port's vector source first, then
+// the stack's queue; a long datagram is reported truncated and released.
+func TestVectorSource(t *testing.T) {
+	p := newPair(t, link.Impairment{})
+	v := &fakeVector{queue: []string{"vectored", "a long vectored datagram"}, from: netip.MustParseAddrPort("10.9.0.2:4000")}
+	p.a.SetVector(5009, v)
+	x, err := p.a.Socket(context.Background(), "udp", syscall.AF_INET, syscall.SOCK_DGRAM, &net.UDPAddr{Port: 5009}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := x.(net.PacketConn)
+	defer pc.Close()
+	y, err := p.b.Socket(context.Background(), "udp", syscall.AF_INET, syscall.SOCK_DGRAM, nil, &net.UDPAddr{IP: addrA.Addr().AsSlice(), Port: 5009})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer y.(net.Conn).Close()
+	if _, err := y.(net.Conn).Write([]byte("through the stack")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 10)
+	pc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, from, err := pc.ReadFrom(buf)
+	if err != nil || string(buf[:n]) != "vectored" || from.String() != "10.9.0.2:4000" {
+		t.Fatalf("first read: %q from %v, %v; want the vector source's datagram", buf[:n], from, err)
+	}
+	n, _, err = pc.ReadFrom(buf)
+	var te *TruncatedError
+	if !errors.As(err, &te) || n != 10 || te.Len != 24 || v.done != 2 {
+		t.Fatalf("a 24-byte vectored datagram into 10 bytes: %d, %v, %d released", n, err, v.done)
+	}
+	buf = make([]byte, 100)
+	n, _, err = pc.ReadFrom(buf)
+	if err != nil || string(buf[:n]) != "through the stack" {
+		t.Fatalf("third read: %q %v; want the stack's datagram", buf[:n], err)
+	}
+	if got := p.a.Vectored(); got != 2 {
+		t.Fatalf("Vectored %d, want 2", got)
+	}
+}

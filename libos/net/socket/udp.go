@@ -30,6 +30,42 @@ func (e *TruncatedError) Error() string {
 	return fmt.Sprintf("socket: a datagram of %d bytes truncated to the %d-byte buffer", e.Len, e.Buffer)
 }
 
+// VectorSource is a ring of datagrams that a handler in the kernel fills
+// straight from the NIC (message vectoring: vector.Ring, filled by
+// netash.UDPVector): the socket bound to its port reads from it before
+// the stack's own queue, so such a datagram is copied once, into the
+// reader's buffer.
+type VectorSource interface {
+	// Next returns the oldest datagram's payload and source; it stays
+	// valid until Done.
+	Next() (payload []byte, from netip.AddrPort, ok bool)
+	// Done releases the datagram Next returned.
+	Done()
+}
+
+// SetVector makes v the first source of the UDP socket bound to port
+// (nil: none).
+func (s *Stack) SetVector(port uint16, v VectorSource) {
+	s.mu.Lock()
+	if s.vectors == nil {
+		s.vectors = make(map[uint16]VectorSource)
+	}
+	if v == nil {
+		delete(s.vectors, port)
+	} else {
+		s.vectors[port] = v
+	}
+	s.mu.Unlock()
+}
+
+// Vectored returns how many datagrams sockets have read from vector
+// sources.
+func (s *Stack) Vectored() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.vectored
+}
+
 // ListenUDP opens a UDP socket on local (port 0: an ephemeral port),
 // connected to remote unless remote is the zero value.
 func (s *Stack) ListenUDP(local, remote netip.AddrPort) (*PacketConn, error) {
@@ -64,7 +100,19 @@ func (p *PacketConn) read(b []byte, connected bool) (int, netip.AddrPort, error)
 		if p.closed {
 			return 0, netip.AddrPort{}, net.ErrClosed
 		}
-		n, from, ok := p.u.ReadFrom(b)
+		n, from, ok := 0, netip.AddrPort{}, false
+		if v := s.vectors[p.local.AddrPort().Port()]; v != nil {
+			var payload []byte
+			if payload, from, ok = v.Next(); ok {
+				n = len(payload)
+				copy(b, payload)
+				v.Done()
+				s.vectored++
+			}
+		}
+		if !ok {
+			n, from, ok = p.u.ReadFrom(b)
+		}
 		if ok {
 			if connected && p.remote.IsValid() && from != p.remote {
 				continue // not the peer's: dropped, as a connected socket does
