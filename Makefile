@@ -82,7 +82,7 @@ TOOLS    := qemu-system-riscv64 mkimage dumpimage dtc tcpdump clang llvm-objdump
             riscv64-linux-gnu-objdump ip ping fping curl ab tc
 
 .PHONY: all run test firmware envs deps toolchain vet test-host test-qemu fuzz \
-        fuzz-brief bench bench-net clean image flash vf2 board-has-image board-is-qemu flash-has-dev FORCE
+        fuzz-brief bench bench-net bench-stack clean image flash vf2 board-has-image board-is-qemu flash-has-dev FORCE
 
 all: firmware
 
@@ -124,6 +124,12 @@ POLLECHO := $(BUILD)/pollecho.elf
 bench-net: board-is-qemu deps firmware $(POLLECHO)
 	$(GO) run ./tools/benchnet -firmware $(FIRMWARE) -floor $(POLLECHO) -out $(BUILD)/bench-net
 	$(GO) test -run '^$$' -bench Demux -benchmem ./kernel/demux/
+
+## bench-stack: the libOS network stacks side by side (Exo's and gVisor's
+## in one QEMU): TCP throughput, HTTP rate and latency, UDP echo, memory per
+## connection; build/bench-stack.{md,csv,png} (docs/LIBOS.md)
+bench-stack: board-is-qemu deps firmware
+	$(GO) run ./tools/benchstack -firmware $(FIRMWARE) -out $(BUILD)/bench-stack
 
 ## test-host: the host tests only (no QEMU, no external tools required)
 test-host:

@@ -116,6 +116,7 @@ func Stats() string {
 	}
 	sent, refused, retried, drops := Link.Counters()
 	fmt.Fprintf(&b, "link sent %d\nlink refused %d\nlink retried %d\nlink ringdropped %d\n", sent, refused, retried, drops)
+	runtime.GC() // so that heapinuse is what is live, not what awaits a collection
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	fmt.Fprintf(&b, "runtime heapinuse %d\nruntime heapsys %d\n", ms.HeapInuse, ms.HeapSys)
