@@ -53,6 +53,7 @@ const (
 	timerOff = iota
 	timerRetransmit
 	timerPersist
+	timerProbe // tail loss probe (RFC 8985 §7), then the retransmission timer
 )
 
 // seqRange is an out-of-order range [start, end) held in the receive ring.
@@ -107,6 +108,20 @@ type Conn struct {
 	dupAcks        int
 	recover        uint32
 	inRecovery     bool
+	ltFlight       uint32 // flight at the first duplicate ACK (RFC 3042 §2)
+
+	// SACK (RFC 2018) and SACK-based recovery (RFC 6675, sack.go).
+	sackOK      bool                  // negotiated: both SYNs had SACK-permitted
+	oooAge      [maxOutOfOrder]uint32 // when each ooo range last changed
+	oooClock    uint32
+	sb          scoreboard
+	highRxt     uint32 // RFC 6675 HighRxt: holes below were resent in this recovery
+	rtoRecovery bool   // the recovery is a timeout's (RFC 6675 §5.1)
+	// unaRxt: the segment at unaRxtSeq (SND.UNA) was retransmitted when
+	// unaRxtFence was the highest byte sent.
+	unaRxt                 bool
+	unaRxtSeq, unaRxtFence uint32
+	tlpOut                 bool // a tail loss probe was sent and not yet answered
 
 	// Round-trip time (RFC 6298).
 	srtt, rttvar, rto time.Duration
@@ -379,4 +394,5 @@ func (c *Conn) freeBuffers() {
 		c.rcvBuf = ring{size: c.rcvBuf.size}
 	}
 	c.nooo = 0
+	c.sb.n = 0
 }

@@ -248,12 +248,14 @@ func TestConnectionLimits(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			n := newNet(t, 55, Config{}, tc.cfg)
 			l, _ := n.b().Listen(netip.AddrPortFrom(addrB, 80), 10)
+			// Two established connections hold the limit; a third SYN is
+			// refused, since only half-open connections give way.
 			var cs []*Conn
 			for i := 0; i < 3; i++ {
 				c, _ := n.a().Dial(n.now, netip.AddrPortFrom(addrA, 0), netip.AddrPortFrom(addrB, 80))
 				cs = append(cs, c)
+				n.idle(time.Second)
 			}
-			n.idle(time.Second)
 			if !cs[0].Established() || !cs[1].Established() {
 				t.Fatal("first two not established")
 			}
@@ -275,7 +277,21 @@ func TestConnectionLimits(t *testing.T) {
 			}
 		})
 	}
-	n := newNet(t, 55, Config{}, Config{})
+	// At the limit with half-open connections, the oldest gives way to a
+	// new SYN: three SYNs at once under MaxConnections 2 leave the two
+	// newest, and the first client is reset when it ACKs.
+	n := newNet(t, 56, Config{}, Config{MaxConnections: 2})
+	n.b().Listen(netip.AddrPortFrom(addrB, 80), 10)
+	var cs []*Conn
+	for i := 0; i < 3; i++ {
+		c, _ := n.a().Dial(n.now, netip.AddrPortFrom(addrA, 0), netip.AddrPortFrom(addrB, 80))
+		cs = append(cs, c)
+	}
+	n.idle(time.Second)
+	if _, err := cs[0].Read(nil); !errors.Is(err, ErrReset) || !cs[1].Established() || !cs[2].Established() || n.b().Stats().SynEvicted != 1 {
+		t.Errorf("three SYNs at a limit of two: first %v, others established %v %v, stats %+v", err, cs[1].Established(), cs[2].Established(), n.b().Stats())
+	}
+	n = newNet(t, 55, Config{}, Config{})
 	if _, err := n.a().Dial(n.now, netip.AddrPortFrom(addrA, 7), netip.AddrPortFrom(addrB, 80)); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,14 @@ func FuzzSegment(f *testing.F) {
 		hasMSS: true, mss: 1460, hasWS: true, wscale: 7, sackOK: true, hasTS: true, tsVal: 8, tsEcr: 9}
 	b := make([]byte, maxHeader)
 	f.Add(b[:h.marshal(b)])
+	h = header{srcPort: 1, dstPort: 2, seq: 3, ack: 4, flags: flagACK, wnd: 5, hasTS: true, tsVal: 8, tsEcr: 9,
+		nsack: 3, sack: [maxSACKBlocks]seqRange{{100, 200}, {300, 400}, {0xfffffff0, 0x10}}}
+	f.Add(b[:h.marshal(b)])
+	h = header{srcPort: 1, dstPort: 2, flags: flagACK, nsack: 4, sack: [maxSACKBlocks]seqRange{{1, 2}, {3, 4}, {5, 6}, {7, 8}}}
+	f.Add(b[:h.marshal(b)])
+	// A SACK option of a bad length, then one of a single block.
+	f.Add([]byte{0, 1, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0x90, 0x10, 0, 5, 0, 0, 0, 0,
+		5, 6, 0, 0, 0, 1, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0})
 	f.Add(make([]byte, 20))
 	f.Add([]byte{0, 1, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0x60, 0x12, 0, 5, 0, 0, 0, 0, 2, 4, 5, 0xb4})
 	f.Add([]byte{0, 1, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0x70, 0x12, 0, 5, 0, 0, 0, 0, 1, 1, 8, 0, 0, 0})
@@ -57,6 +65,19 @@ func FuzzDeliver(f *testing.F) {
 	f.Add([]byte{0x03, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x50, 0x02, 0x10, 0, 0, 0, 0, 0,
 		0x0f, 20, 0, 0, 0, 0, 0, 0, 0, 100, 0, 0, 0, 0, 0x50, 0x04, 0, 0, 0, 0, 0, 0})
 	f.Add([]byte{0x1f, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x50, 0x11, 0, 0, 0, 0, 0, 0})
+	// ACKs with SACK blocks (edges rewritten near SND.UNA by ctl 0x08):
+	// one block, then three, then a duplicate ACK again.
+	sackSeg := func(ctl byte, blocks ...uint32) []byte {
+		h := header{srcPort: 1, dstPort: 2, flags: flagACK, wnd: 0xffff, nsack: len(blocks) / 2}
+		for i := 0; i+1 < len(blocks); i += 2 {
+			h.sack[i/2] = seqRange{blocks[i], blocks[i+1]}
+		}
+		b := make([]byte, maxHeader)
+		b = b[:h.marshal(b)]
+		return append([]byte{ctl, byte(len(b))}, b...)
+	}
+	f.Add(append(sackSeg(0x0f, 2000, 3000), sackSeg(0x0f, 1500, 1800, 2000, 3200, 4000, 5000)...))
+	f.Add(append(append(sackSeg(0x0f, 2400, 3400), sackSeg(0x0f, 2400, 3400)...), sackSeg(0x1f, 1000, 2400)...))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		n, s := fuzzWorld(t)
 		p := n.b()
@@ -81,6 +102,7 @@ func FuzzDeliver(f *testing.F) {
 				}
 				if ctl&0x08 != 0 {
 					binary.BigEndian.PutUint32(seg[8:], s.sndUna+binary.BigEndian.Uint32(seg[8:])%9000-1000)
+					nearSACK(seg, s.sndUna)
 				}
 				if ctl&0x01 != 0 {
 					seg[16], seg[17] = 0, 0
@@ -105,6 +127,31 @@ func FuzzDeliver(f *testing.F) {
 	})
 }
 
+// nearSACK rewrites the edges of seg's SACK blocks to lie near una.
+func nearSACK(seg []byte, una uint32) {
+	hlen := int(seg[12]>>4) * 4
+	if hlen < minHeader || hlen > len(seg) {
+		return
+	}
+	o := seg[minHeader:hlen]
+	for len(o) >= 2 && o[0] != optEnd {
+		if o[0] == optNOP {
+			o = o[1:]
+			continue
+		}
+		n := int(o[1])
+		if n < 2 || n > len(o) {
+			return
+		}
+		if o[0] == optSACK {
+			for i := 2; i+4 <= n; i += 4 {
+				binary.BigEndian.PutUint32(o[i:], una+binary.BigEndian.Uint32(o[i:])%9000-1000)
+			}
+		}
+		o = o[n:]
+	}
+}
+
 func checkInvariants(t *testing.T, p *Protocol) {
 	if len(p.conns) != len(p.list) {
 		t.Fatalf("%d conns, %d in the list", len(p.conns), len(p.list))
@@ -121,6 +168,16 @@ func checkInvariants(t *testing.T, p *Protocol) {
 		}
 		if c.sndBuf.n < 0 || c.sndBuf.n > c.sndBuf.size || c.rcvBuf.n < 0 || c.rcvBuf.n > c.rcvBuf.size {
 			t.Fatalf("buffers %d %d", c.sndBuf.n, c.rcvBuf.n)
+		}
+		if c.sb.n < 0 || c.sb.n > maxSACKRanges {
+			t.Fatalf("scoreboard of %d ranges", c.sb.n)
+		}
+		for i := 0; i < c.sb.n; i++ {
+			r := c.sb.r[i]
+			if !seqLT(r.start, r.end) || !seqLT(c.sndUna, r.start) || seqGT(r.end, c.sndMax) ||
+				i > 0 && !seqLT(c.sb.r[i-1].end, r.start) {
+				t.Fatalf("scoreboard %v: una %d max %d", c.sb.r[:c.sb.n], c.sndUna, c.sndMax)
+			}
 		}
 		if c.state >= StateEstablished {
 			if !seqLEQ(c.sndUna, c.sndNxt) || !seqLEQ(c.sndNxt, c.sndMax) || !seqLEQ(c.rcvNxt, c.rcvAdv) {

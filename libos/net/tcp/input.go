@@ -17,6 +17,7 @@ func (c *Conn) synOptions(h *header) {
 		c.wsOK = false
 		c.sndShift, c.rcvShift = 0, 0
 	}
+	c.sackOK = h.sackOK && !c.p.noSACK // RFC 2018 §2
 	if h.hasTS && !c.p.noTS {
 		c.tsOK = true
 		c.tsRecent = h.tsVal
@@ -268,6 +269,13 @@ func (c *Conn) processAck(now time.Duration, h *header, hasText bool) {
 	ack := h.ack
 	wnd := uint32(h.wnd) << c.sndShift
 	mss := c.segMax()
+	var sacked uint32
+	if c.sackOK && h.nsack > 0 {
+		sacked = c.takeSACK(h)
+	}
+	if sacked > 0 || seqGT(ack, c.sndUna) {
+		c.tlpOut = false // the probe, or what it stood for, got through
+	}
 	switch {
 	case seqGT(ack, c.sndUna):
 		oldUna := c.sndUna
@@ -281,6 +289,14 @@ func (c *Conn) processAck(now time.Duration, h *header, hasText bool) {
 		c.sndUna = ack
 		if seqLT(c.sndNxt, c.sndUna) {
 			c.sndNxt = c.sndUna // a persist probe, or after go-back-N
+		}
+		if c.sackOK {
+			c.sb.trim(ack) // a peer that reneged loses its SACK credit
+			if c.inRecovery && seqLT(ack, c.highRxt) && seqLT(ack, c.recover) {
+				// The new first hole was retransmitted at some point
+				// before now: judge it against what is sent from now.
+				c.unaRxt, c.unaRxtSeq, c.unaRxtFence = true, ack, c.sndMax
+			}
 		}
 		// RTT sample: the echoed timestamp (RFC 7323 §4.1), else the one
 		// timed segment (Karn: never a retransmitted one).
@@ -298,9 +314,18 @@ func (c *Conn) processAck(now time.Duration, h *header, hasText bool) {
 		c.backoff, c.retries = 0, 0
 		if c.inRecovery {
 			if seqGEQ(ack, c.recover) {
-				// Full ACK: leave fast recovery (RFC 6582 §3.2 step 3).
+				// Full ACK: leave fast recovery (RFC 6582 §3.2 step 3;
+				// RFC 6675 §5 step C). A timeout's recovery keeps the
+				// window slow start has grown.
 				c.inRecovery = false
-				c.cwnd = min(c.ssthresh, max(c.sndMax-c.sndUna, mss)+mss)
+				if !c.rtoRecovery {
+					c.cwnd = min(c.ssthresh, max(c.sndMax-c.sndUna, mss)+mss)
+				}
+				c.rtoRecovery, c.unaRxt = false, false
+			} else if c.rtoRecovery {
+				c.growWindow(acked) // slow start resends the holes
+			} else if c.sackOK {
+				// RFC 6675: a partial ACK changes nothing but pipe.
 			} else {
 				// Partial ACK: resend the next hole, deflate (step 4).
 				c.retransmitFirst(now)
@@ -313,14 +338,8 @@ func (c *Conn) processAck(now time.Duration, h *header, hasText bool) {
 					c.cwnd += mss
 				}
 			}
-		} else if c.cwnd < c.ssthresh {
-			c.cwnd += min(acked, mss) // slow start (RFC 5681 §3.1)
 		} else {
-			c.caAcked += acked // congestion avoidance, byte counting
-			if c.caAcked >= c.cwnd {
-				c.caAcked -= c.cwnd
-				c.cwnd += mss
-			}
+			c.growWindow(acked)
 		}
 		c.dupAcks = 0
 		c.timerMode, c.rtoAt = timerOff, noTimer // re-armed by output
@@ -338,15 +357,21 @@ func (c *Conn) processAck(now time.Duration, h *header, hasText bool) {
 				return
 			}
 		}
-	case ack == c.sndUna && !hasText && wnd == c.sndWnd && c.sndMax != c.sndUna &&
-		h.flags&(flagSYN|flagFIN) == 0:
-		// A duplicate ACK (RFC 5681 §2).
+	case ack == c.sndUna && c.sndMax != c.sndUna && (sacked > 0 ||
+		!hasText && wnd == c.sndWnd && h.flags&(flagSYN|flagFIN) == 0):
+		// A duplicate ACK (RFC 5681 §2; with SACK, RFC 6675 §2: one
+		// that SACKs new data).
 		c.dupAcks++
-		if c.inRecovery {
+		if c.dupAcks == 1 {
+			c.ltFlight = c.sndMax - c.sndUna
+		}
+		if c.sackOK {
+			// sackRecoveryACK below.
+		} else if c.inRecovery {
 			c.cwnd += mss // inflate (RFC 6582 §3.2 step 4)
 		} else if c.dupAcks == 3 && seqGEQ(ack, c.recover) && c.sndNxt == c.sndMax {
 			// Fast retransmit (RFC 5681 §3.2, RFC 6582 §3.2 step 2).
-			c.ssthresh = max((c.sndMax-c.sndUna)/2, 2*mss)
+			c.ssthresh = max(min(c.sndMax-c.sndUna, c.ltFlight)/2, 2*mss)
 			c.recover = c.sndMax
 			c.inRecovery = true
 			c.p.stats.FastRetransmits++
@@ -361,6 +386,24 @@ func (c *Conn) processAck(now time.Duration, h *header, hasText bool) {
 		c.sndWnd = wnd
 		c.sndWl1, c.sndWl2 = h.seq, ack
 		c.maxSndWnd = max(c.maxSndWnd, wnd)
+	}
+	if c.sackOK && c.sending() {
+		c.sackRecoveryACK(now)
+	}
+}
+
+// growWindow opens cwnd for acked new bytes: slow start below ssthresh,
+// else congestion avoidance with byte counting (RFC 5681 §3.1).
+func (c *Conn) growWindow(acked uint32) {
+	mss := c.segMax()
+	if c.cwnd < c.ssthresh {
+		c.cwnd += min(acked, mss)
+		return
+	}
+	c.caAcked += acked
+	if c.caAcked >= c.cwnd {
+		c.caAcked -= c.cwnd
+		c.cwnd += mss
 	}
 }
 
@@ -414,7 +457,7 @@ func (c *Conn) addOOO(start, end uint32) bool {
 				end = r.end
 			}
 			c.nooo--
-			c.ooo[i] = c.ooo[c.nooo]
+			c.ooo[i], c.oooAge[i] = c.ooo[c.nooo], c.oooAge[c.nooo]
 			continue
 		}
 		i++
@@ -422,7 +465,8 @@ func (c *Conn) addOOO(start, end uint32) bool {
 	if c.nooo == len(c.ooo) {
 		return false
 	}
-	c.ooo[c.nooo] = seqRange{start, end}
+	c.oooClock++
+	c.ooo[c.nooo], c.oooAge[c.nooo] = seqRange{start, end}, c.oooClock
 	c.nooo++
 	return true
 }
@@ -443,7 +487,7 @@ func (c *Conn) mergeOOO() {
 				c.unacked += int(n)
 			}
 			c.nooo--
-			c.ooo[i] = c.ooo[c.nooo]
+			c.ooo[i], c.oooAge[i] = c.ooo[c.nooo], c.oooAge[c.nooo]
 			again = true
 			break
 		}

@@ -81,8 +81,9 @@ func (c *Conn) send(now time.Duration, seq uint32, flags uint8, n int) {
 		if c.state == StateSynSent {
 			h.hasWS = !c.p.noWS
 			h.hasTS = !c.p.noTS
+			h.sackOK = !c.p.noSACK
 		} else {
-			h.hasWS, h.hasTS = c.wsOK, c.tsOK
+			h.hasWS, h.hasTS, h.sackOK = c.wsOK, c.tsOK, c.sackOK
 		}
 		h.wscale = c.rcvShift
 	} else {
@@ -93,15 +94,34 @@ func (c *Conn) send(now time.Duration, seq uint32, flags uint8, n int) {
 		h.tsVal = c.tsNow(now)
 		h.tsEcr = c.tsRecent
 	}
+	keepAck := false
+	if c.sackOK && c.nooo > 0 && !syn && flags&flagACK != 0 {
+		// RFC 2018 §4: every ACK while data is held out of order
+		// carries SACK blocks, as many as fit beside the data within
+		// the peer's MSS (RFC 6691) and the option space; a data
+		// segment with no room for any leaves the ACK to a bare one.
+		room := maxOptions - h.optionsLen()
+		if n > 0 {
+			room = min(room, c.mss-n-h.optionsLen())
+		}
+		if room >= 12 {
+			c.sackBlocks(&h, (room-4)/8)
+		} else {
+			keepAck = c.ackNow
+		}
+	}
 	var a, b []byte
 	if n > 0 {
 		a, b = c.sndBuf.peek(int(seq-c.sndUna), n)
 	}
 	c.p.emit(now, c.key, &h, a, b)
 	if flags&flagACK != 0 {
-		c.ackNow = false
+		c.ackNow = keepAck
 		c.unacked = 0
 		c.delackAt = noTimer
+		if keepAck {
+			c.delackAt = now // the bare ACK with SACK blocks, if output does not send it
+		}
 		c.lastAckSent = c.rcvNxt
 	}
 }
@@ -170,16 +190,27 @@ func (c *Conn) output(now time.Duration) {
 		return
 	}
 	segMax := c.segMax()
+	sackRecovery := c.sackOK && c.inRecovery
+	if sackRecovery {
+		c.sackOutput(now) // lost holes first (RFC 6675 NextSeg rule 1)
+	}
 	for {
 		avail, fin := c.unsent()
 		if avail == 0 && !fin {
 			break
 		}
 		inflight := c.sndNxt - c.sndUna
-		wnd := min(c.sndWnd, c.cwnd)
+		cwnd, flight := c.cwnd, inflight
+		if sackRecovery {
+			flight = c.pipe() // RFC 6675 §5 step C
+		} else if c.dupAcks > 0 && !c.inRecovery {
+			// Limited transmit (RFC 3042 §2): a new segment on each of
+			// the first two duplicate ACKs, if the peer's window has room.
+			cwnd += uint32(min(c.dupAcks, dupThresh-1)) * segMax
+		}
 		var usable uint32
-		if wnd > inflight {
-			usable = wnd - inflight
+		if c.sndWnd > inflight && cwnd > flight {
+			usable = min(c.sndWnd-inflight, cwnd-flight)
 		}
 		n := min(avail, usable, segMax)
 		fin = fin && n == avail
@@ -215,6 +246,9 @@ func (c *Conn) output(now time.Duration) {
 			break
 		}
 	}
+	if sackRecovery {
+		c.sackOutputTail(now) // RFC 6675 NextSeg rule 3
+	}
 	c.armTimer(now)
 	if c.ackNow {
 		c.sendAck(now)
@@ -228,7 +262,14 @@ func (c *Conn) armTimer(now time.Duration) {
 	avail, _ := c.unsent()
 	switch {
 	case c.sndNxt != c.sndUna:
-		if c.timerMode != timerRetransmit {
+		if c.timerMode == timerOff {
+			if pto, ok := c.probeTimeout(); ok {
+				c.timerMode = timerProbe
+				c.rtoAt = now + pto
+				break
+			}
+		}
+		if c.timerMode != timerRetransmit && c.timerMode != timerProbe {
 			if c.timerMode == timerPersist {
 				c.backoff = 0
 			}
@@ -324,9 +365,60 @@ func (c *Conn) tick(now time.Duration) {
 	}
 }
 
-// timeout handles the retransmission or persist timer's expiry.
+// Tail loss probe tunables (RFC 8985 §7.2).
+const (
+	minPTO    = 10 * time.Millisecond  // a floor under 2*SRTT for fast links (Linux has the same)
+	wcDelAckT = 200 * time.Millisecond // the worst-case delayed ACK a lone segment may wait
+)
+
+// probeTimeout returns the tail loss probe timeout (RFC 8985 §7.2) if a
+// probe may be armed now: SACK in use, an RTT measured, not in
+// recovery, no probe unanswered, and the PTO shorter than the RTO.
+func (c *Conn) probeTimeout() (time.Duration, bool) {
+	if !c.sackOK || !c.hasRTT || c.inRecovery || c.tlpOut || c.backoff > 0 || !c.sending() {
+		return 0, false
+	}
+	pto := max(2*c.srtt, minPTO)
+	if c.sndNxt-c.sndUna <= c.segMax() {
+		pto += wcDelAckT
+	}
+	if pto >= c.curRTO() {
+		return 0, false
+	}
+	return pto, true
+}
+
+// probe sends a tail loss probe (RFC 8985 §7.3): a new segment if the
+// windows allow one, else the last segment again; the retransmission
+// timer runs from now.
+func (c *Conn) probe(now time.Duration) {
+	c.tlpOut = true
+	c.p.stats.TailLossProbes++
+	avail, _ := c.unsent()
+	inflight := c.sndNxt - c.sndUna
+	if n := min(avail, c.segMax()); n > 0 && c.sndNxt == c.sndMax && c.sndWnd >= inflight+n {
+		flags := uint8(0)
+		if n == avail {
+			flags = flagPSH
+		}
+		c.send(now, c.sndNxt, flags, int(n))
+		c.sndNxt += n
+		c.sndMax = c.sndNxt
+	} else {
+		dataEnd := c.sndUna + min(uint32(c.sndBuf.n), c.sndMax-c.sndUna)
+		start := dataEnd - min(c.segMax(), dataEnd-c.sndUna)
+		c.retransmitHole(now, start, c.sndMax)
+	}
+	c.timerMode, c.rtoAt = timerRetransmit, now+c.curRTO()
+}
+
+// timeout handles the retransmission, probe or persist timer's expiry.
 func (c *Conn) timeout(now time.Duration) {
 	p := c.p
+	if c.timerMode == timerProbe {
+		c.probe(now)
+		return
+	}
 	if c.timerMode == timerPersist {
 		p.stats.PersistProbes++
 		avail, _ := c.unsent()
@@ -375,7 +467,7 @@ func (c *Conn) timeout(now time.Duration) {
 	}
 	// RFC 5681 §3.1 (eq. 4): ssthresh halves once per loss, cwnd drops to
 	// the loss window; RFC 6582 §3.2 step 4: recover is the highest
-	// sequence sent. Everything after sndUna is sent again (go-back-N).
+	// sequence sent.
 	mss := c.segMax()
 	if c.retries == 1 {
 		c.ssthresh = max((c.sndMax-c.sndUna)/2, 2*mss)
@@ -383,8 +475,20 @@ func (c *Conn) timeout(now time.Duration) {
 	c.cwnd = mss
 	c.caAcked = 0
 	c.recover = c.sndMax
-	c.inRecovery = false
 	c.dupAcks = 0
+	if c.sackOK {
+		// RFC 6675 §5.1: the first segment now, then, in slow start,
+		// every hole below the recovery point; SACKed data is not sent
+		// again (the scoreboard is kept: a peer that reneges loses it
+		// when its ACK lands in a SACKed range).
+		c.inRecovery, c.rtoRecovery = true, true
+		c.highRxt = c.sndUna
+		c.retransmitHole(now, c.sndUna, c.sndMax)
+		c.output(now)
+		return
+	}
+	// Without SACK everything after sndUna is sent again (go-back-N).
+	c.inRecovery = false
 	c.sndNxt = c.sndUna
 	c.output(now)
 }

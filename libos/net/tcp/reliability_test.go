@@ -233,6 +233,7 @@ func TestFastRetransmit(t *testing.T) {
 
 func TestNewRenoMultipleLosses(t *testing.T) {
 	n := newNet(t, 38, Config{}, Config{})
+	n.a().noSACK = true // NewReno is the recovery without SACK
 	c, s, _ := n.connect()
 	count := 0
 	n.filter = func(from int, h *header, data []byte) bool {

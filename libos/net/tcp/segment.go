@@ -22,6 +22,7 @@ const (
 	optMSS       = 2
 	optWScale    = 3
 	optSACKPerm  = 4
+	optSACK      = 5
 	optTimestamp = 8
 )
 
@@ -33,6 +34,11 @@ const (
 	// tsOptLen is the space timestamps take in every segment once
 	// negotiated (two NOPs and the 10-byte option, RFC 7323 Appendix A).
 	tsOptLen = 12
+	// maxOptions is the option space of a TCP header (RFC 9293 §3.1).
+	maxOptions = maxHeader - minHeader
+	// maxSACKBlocks is the most SACK blocks an option can hold (RFC
+	// 2018 §3: 4, or 3 with timestamps).
+	maxSACKBlocks = 4
 )
 
 var (
@@ -59,6 +65,8 @@ type header struct {
 	hasTS  bool
 	tsVal  uint32
 	tsEcr  uint32
+	nsack  int                     // SACK blocks in sack (RFC 2018 §3)
+	sack   [maxSACKBlocks]seqRange // left edge, right edge (exclusive)
 }
 
 // parseHeader parses b's TCP header into h. It never reads past b; an
@@ -113,6 +121,15 @@ func parseHeader(b []byte, h *header) error {
 			if n == 2 {
 				h.sackOK = true
 			}
+		case optSACK:
+			// RFC 2018 §3: 2 + 8*k bytes, k = 1..4; anything else is
+			// ignored.
+			if k := (n - 2) / 8; n >= 10 && (n-2)%8 == 0 && k <= maxSACKBlocks {
+				h.nsack, h.sack = k, [maxSACKBlocks]seqRange{}
+				for i := 0; i < k; i++ {
+					h.sack[i] = seqRange{binary.BigEndian.Uint32(v[8*i:]), binary.BigEndian.Uint32(v[8*i+4:])}
+				}
+			}
 		case optTimestamp:
 			if n == 10 {
 				h.hasTS = true
@@ -141,12 +158,29 @@ func (h *header) optionsLen() int {
 	if h.hasTS {
 		n += tsOptLen
 	}
+	if h.nsack > 0 {
+		n += 4 + 8*h.nsack // NOP NOP + 2 + 8 per block
+	}
 	return n
 }
 
+// fitSACK drops SACK blocks (the last, least recent, first) until the
+// options fit in maxOptions bytes.
+func (h *header) fitSACK() {
+	h.nsack = max(0, min(h.nsack, maxSACKBlocks))
+	for h.nsack > 0 && h.optionsLen() > maxOptions {
+		h.nsack--
+	}
+	for i := h.nsack; i < maxSACKBlocks; i++ {
+		h.sack[i] = seqRange{}
+	}
+}
+
 // marshal writes h (with its options, checksum field as h.csum) into b,
-// which must hold maxHeader bytes, and returns the header's length.
+// which must hold maxHeader bytes, and returns the header's length. SACK
+// blocks that do not fit are left out (and h.nsack lowered to match).
 func (h *header) marshal(b []byte) int {
+	h.fitSACK()
 	n := minHeader + h.optionsLen()
 	binary.BigEndian.PutUint16(b[0:], h.srcPort)
 	binary.BigEndian.PutUint16(b[2:], h.dstPort)
@@ -175,6 +209,14 @@ func (h *header) marshal(b []byte) int {
 		o[0], o[1], o[2], o[3] = optNOP, optNOP, optTimestamp, 10
 		binary.BigEndian.PutUint32(o[4:], h.tsVal)
 		binary.BigEndian.PutUint32(o[8:], h.tsEcr)
+		o = o[tsOptLen:]
+	}
+	if h.nsack > 0 {
+		o[0], o[1], o[2], o[3] = optNOP, optNOP, optSACK, byte(2+8*h.nsack)
+		for i := 0; i < h.nsack; i++ {
+			binary.BigEndian.PutUint32(o[4+8*i:], h.sack[i].start)
+			binary.BigEndian.PutUint32(o[8+8*i:], h.sack[i].end)
+		}
 	}
 	return n
 }

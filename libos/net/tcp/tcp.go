@@ -10,8 +10,10 @@
 // (RFC 6582) and a 10-segment initial window (RFC 6928); window scaling
 // and timestamps (RFC 7323, no PAWS); RST, SYN and ACK hardening per RFC
 // 5961 with rate-limited challenge ACKs; delayed ACKs, Nagle and
-// keep-alive (RFC 1122 §4.2.3); and ISNs per RFC 6528. SACK, urgent data
-// (treated as ordinary data) and SYN cookies are not implemented.
+// keep-alive (RFC 1122 §4.2.3); ISNs per RFC 6528; SACK (RFC 2018) with
+// conservative SACK-based loss recovery (RFC 6675) and limited transmit
+// (RFC 3042). Urgent data (treated as ordinary data), D-SACK and SYN
+// cookies are not implemented.
 //
 // Memory is bounded: a connection's send and receive rings are allocated
 // on first use and never grow; each connection reserves
@@ -181,7 +183,9 @@ type Stats struct {
 	SegmentsIn         uint64 // segments delivered to Deliver
 	SegmentsOut        uint64 // segments sent
 	Retransmits        uint64 // segments retransmitted (timeouts and fast)
-	FastRetransmits    uint64 // fast retransmits on three duplicate ACKs
+	TailLossProbes     uint64 // tail loss probes sent (RFC 8985 §7)
+	FastRetransmits    uint64 // fast recoveries entered (three duplicate ACKs, or SACKed data above a hole)
+	LostRetransmits    uint64 // retransmissions found lost from SACK information and sent again
 	Timeouts           uint64 // retransmission timer expiries
 	ConnTimeouts       uint64 // connections failed with ErrTimeout
 	ResetsIn           uint64 // RSTs received
@@ -230,7 +234,10 @@ type Protocol struct {
 	// noWS and noTS leave window scaling and timestamps out of our
 	// SYNs and refuse them in the peer's (for tests).
 	noWS, noTS bool
-	isnHook    func() uint32 // replaces the ISN (for tests)
+	// noSACK leaves SACK-permitted out of our SYNs and refuses the
+	// peer's (for tests).
+	noSACK  bool
+	isnHook func() uint32 // replaces the ISN (for tests)
 
 	hdr     [maxHeader]byte
 	scratch []byte // payload that wraps in a ring, and data copies
@@ -539,6 +546,16 @@ func (l *Listener) input(now time.Duration, key connKey, h *header, data []byte)
 		p.stats.SynEvicted++
 		old.release()
 	}
+	if !p.room() {
+		// At a limit (connections or memory), a half-open connection,
+		// the oldest, gives way to the new SYN: half-open connections
+		// are what a SYN flood makes, and they must not lock real
+		// clients out while established ones hold their memory.
+		if old := p.oldest(func(c *Conn) bool { return c.state == StateSynReceived }); old != nil {
+			p.stats.SynEvicted++
+			old.release()
+		}
+	}
 	if err := p.admit(); err != nil {
 		p.resetReply(now, key, h, len(data))
 		return
@@ -569,6 +586,16 @@ func (p *Protocol) oldest(match func(*Conn) bool) *Conn {
 		}
 	}
 	return o
+}
+
+// room reports whether a new connection fits under both limits now
+// (TIME-WAIT connections, which admit recycles, count as room).
+func (p *Protocol) room() bool {
+	n := len(p.conns)
+	if n >= p.cfg.MaxConnections && p.oldest(func(c *Conn) bool { return c.state == StateTimeWait }) != nil {
+		n--
+	}
+	return n < p.cfg.MaxConnections && p.memUsed+p.cfg.SendBuffer+p.cfg.ReceiveBuffer <= p.cfg.MaxMemory
 }
 
 // admit checks the connection and memory limits for a new connection.
