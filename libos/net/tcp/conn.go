@@ -220,10 +220,10 @@ func (c *Conn) Read(b []byte) (int, error) {
 		return 0, ErrWouldBlock
 	}
 	n := c.rcvBuf.read(b)
+	if c.rcvBuf.n == 0 && c.nooo == 0 {
+		c.rcvBuf.idle()
+	}
 	if c.idx < 0 {
-		if c.rcvBuf.n == 0 {
-			c.rcvBuf = ring{size: c.rcvBuf.size}
-		}
 		return n, nil
 	}
 	// Window update once the window can grow by enough (receiver-side
@@ -300,7 +300,8 @@ func (c *Conn) Close(now time.Duration) error {
 	}
 	c.closed = true
 	if c.idx < 0 {
-		c.rcvBuf = ring{size: c.rcvBuf.size}
+		c.rcvBuf.n, c.nooo = 0, 0
+		c.rcvBuf.idle()
 		return nil
 	}
 	if c.rcvBuf.n > 0 || (c.state == StateSynSent) {
@@ -389,10 +390,12 @@ func (c *Conn) freeBuffers() {
 		c.p.memUsed -= c.p.cfg.SendBuffer + c.p.cfg.ReceiveBuffer
 		c.charged = false
 	}
-	c.sndBuf = ring{size: c.sndBuf.size}
-	if c.rcvBuf.n == 0 || c.closed || c.err != nil {
-		c.rcvBuf = ring{size: c.rcvBuf.size}
-	}
+	c.sndBuf.n = 0
+	c.sndBuf.idle()
 	c.nooo = 0
+	if c.rcvBuf.n == 0 || c.closed || c.err != nil {
+		c.rcvBuf.n = 0
+		c.rcvBuf.idle()
+	}
 	c.sb.n = 0
 }

@@ -286,6 +286,9 @@ func (c *Conn) processAck(now time.Duration, h *header, hasText bool) {
 			acked = uint32(c.sndBuf.n)
 		}
 		c.sndBuf.discard(int(acked))
+		if c.sndBuf.n == 0 {
+			c.sndBuf.idle() // everything sent is acknowledged
+		}
 		c.sndUna = ack
 		if seqLT(c.sndNxt, c.sndUna) {
 			c.sndNxt = c.sndUna // a persist probe, or after go-back-N

@@ -1,21 +1,64 @@
 package tcp
 
-// ring is a byte ring buffer of a fixed capacity whose storage is
-// allocated on first use. Bytes [0,n) from head are the queued data; the
-// receive side also writes out-of-order data beyond them (writeAt) and
-// later takes it in with commit.
+// ring is a byte ring buffer of a fixed capacity whose storage is taken
+// from a pool on first use and given back when the ring is empty and the
+// connection idle (idle), so that a connection that moves nothing holds
+// no buffer. Bytes [0,n) from head are the queued data; the receive side
+// also writes out-of-order data beyond them (writeAt) and later takes it
+// in with commit.
 type ring struct {
 	buf  []byte
 	size int
 	head int
 	n    int
+	pool *pool
 }
 
 func (r *ring) free() int { return r.size - r.n }
 
 func (r *ring) alloc() {
 	if r.buf == nil && r.size > 0 {
-		r.buf = make([]byte, r.size)
+		r.buf = r.pool.get(r.size)
+	}
+}
+
+// idle gives the storage back to the pool; the ring must hold nothing,
+// queued or out of order.
+func (r *ring) idle() {
+	if r.buf != nil {
+		r.pool.put(r.buf)
+		r.buf, r.head, r.n = nil, 0, 0
+	}
+}
+
+// pool keeps buffers of rings that went idle, for the next ring that
+// needs one: connections that come and go (HTTP's) then allocate
+// nothing, and an idle connection holds nothing. At most poolMax are
+// kept; a nil pool keeps none.
+type pool struct {
+	free [][]byte
+}
+
+// poolMax bounds the buffers a pool keeps.
+const poolMax = 32
+
+func (p *pool) get(size int) []byte {
+	if p != nil {
+		for i := len(p.free) - 1; i >= 0; i-- {
+			if b := p.free[i]; len(b) == size {
+				p.free[i] = p.free[len(p.free)-1]
+				p.free[len(p.free)-1] = nil
+				p.free = p.free[:len(p.free)-1]
+				return b
+			}
+		}
+	}
+	return make([]byte, size)
+}
+
+func (p *pool) put(b []byte) {
+	if p != nil && len(p.free) < poolMax {
+		p.free = append(p.free, b)
 	}
 }
 

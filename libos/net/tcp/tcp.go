@@ -241,6 +241,8 @@ type Protocol struct {
 
 	hdr     [maxHeader]byte
 	scratch []byte // payload that wraps in a ring, and data copies
+
+	sndPool, rcvPool pool // idle connections' buffers
 }
 
 // New returns a TCP protocol instance sending through out.
@@ -686,8 +688,8 @@ func (p *Protocol) newConn(now time.Duration, key connKey) *Conn {
 		lastRecv: now,
 		tsOffset: p.random(),
 	}
-	c.sndBuf.size = p.cfg.SendBuffer
-	c.rcvBuf.size = p.cfg.ReceiveBuffer
+	c.sndBuf.size, c.sndBuf.pool = p.cfg.SendBuffer, &p.sndPool
+	c.rcvBuf.size, c.rcvBuf.pool = p.cfg.ReceiveBuffer, &p.rcvPool
 	c.iss = p.isn(now, key.local, key.remote)
 	if p.isnHook != nil {
 		c.iss = p.isnHook()
