@@ -392,8 +392,15 @@ func udpStatsOnce(n *NetNS, s server, text *string) error {
 		}
 		c.SetReadDeadline(time.Now().Add(10 * time.Second))
 		buf := make([]byte, 65536)
-		k, err := c.Read(buf)
-		*text = string(buf[:k])
-		return err
+		var b strings.Builder
+		for !strings.HasSuffix(b.String(), "end\n") { // datagrams of whole lines, the last "end"
+			k, err := c.Read(buf)
+			if err != nil {
+				return err
+			}
+			b.Write(buf[:k])
+		}
+		*text = b.String()
+		return nil
 	})
 }

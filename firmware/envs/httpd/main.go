@@ -105,6 +105,26 @@ func main() {
 // echo answers every datagram to pc with its own bytes, but the datagram
 // "exo-stats", answered with the stack's counters (what a test reads when
 // TCP does not answer).
+
+// sendStats sends the counters to whoever asked, in datagrams of whole
+// lines that each fit one frame (the kernel sends a fragment after the
+// first only for an environment holding all of UDP), the last ending
+// with the line "end".
+func sendStats(pc net.PacketConn, to net.Addr) {
+	const most = 1400
+	var chunk []byte
+	for _, line := range strings.SplitAfter(attach.Stats()+"end\n", "\n") {
+		if len(chunk)+len(line) > most && len(chunk) > 0 {
+			pc.WriteTo(chunk, to)
+			chunk = chunk[:0]
+		}
+		chunk = append(chunk, line[:min(len(line), most)]...)
+	}
+	if len(chunk) > 0 {
+		pc.WriteTo(chunk, to)
+	}
+}
+
 func echo(pc net.PacketConn) {
 	buf := make([]byte, 65536)
 	for {
@@ -116,11 +136,11 @@ func echo(pc net.PacketConn) {
 			}
 			continue // a truncated datagram: the next one
 		}
-		reply := buf[:n]
-		if string(reply) == "exo-stats" {
-			reply = []byte(attach.Stats())
+		if string(buf[:n]) == "exo-stats" {
+			sendStats(pc, from)
+			continue
 		}
-		if _, err := pc.WriteTo(reply, from); err != nil {
+		if _, err := pc.WriteTo(buf[:n], from); err != nil {
 			fmt.Printf("httpd: udp echo to %v: %v\n", from, err)
 		}
 	}
