@@ -31,6 +31,11 @@ func start(cfg abi.Net, l *kernlink.Link) error {
 	// may it send ARP): it learns its peers from their datagrams instead.
 	_, arp := ports(0)
 	sc.LearnFromIP = !arp
+	// UDP fragments after the first name no port: the kernel sends them
+	// only for an environment holding all of UDP.
+	if r, ok := ports(3); !ok || r != [2]uint16{0, 0xffff} {
+		sc.NoUDPFragments = true
+	}
 	if r, ok := ports(3); ok {
 		sc.UDPPorts = r
 	}

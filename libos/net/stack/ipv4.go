@@ -98,6 +98,10 @@ func (s *Stack) output(now time.Duration, proto uint8, dst netip.Addr, header, p
 	if total > wire.IPv4MaxLen-wire.IPv4Len {
 		return ErrTooLong
 	}
+	if proto == wire.ProtoUDP && s.cfg.NoUDPFragments && total > s.mtu-wire.IPv4Len {
+		return fmt.Errorf("stack: a UDP datagram of %d bytes needs fragments, and this link sends none (at most %d bytes of data): %w",
+			total-wire.UDPLen, s.mtu-wire.IPv4Len-wire.UDPLen, ErrNeedsFragments)
+	}
 	dst = dst.Unmap()
 	var mac [6]byte
 	var pending *arpEntry

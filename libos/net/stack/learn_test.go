@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"errors"
 	"net/netip"
 	"testing"
 
@@ -67,5 +68,32 @@ func TestLearnFromIP(t *testing.T) {
 				t.Fatalf("IPLearned %d", learned)
 			}
 		})
+	}
+}
+
+// TestNoUDPFragments: with NoUDPFragments a UDP datagram that needs
+// fragments is refused, saying so, and one that fits is sent.
+func TestNoUDPFragments(t *testing.T) {
+	cfg := cfgB
+	cfg.NoUDPFragments = true
+	s, ep := newStack(t, cfg, macB)
+	s.Input(0, arpFrame(macB, wire.ARP{Op: wire.ARPReply, SHA: macA, SPA: addrA, THA: macB, TPA: addrB}))
+	ep.take()
+	u, err := s.BindUDP(netip.AddrPortFrom(addrB, 7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := netip.AddrPortFrom(addrA, 9)
+	if err := u.WriteTo(make([]byte, 1473), to); !errors.Is(err, ErrNeedsFragments) {
+		t.Fatalf("1473 bytes: %v, want ErrNeedsFragments", err)
+	}
+	if n := len(ep.take()); n != 0 {
+		t.Fatalf("%d frames sent for a refused datagram", n)
+	}
+	if err := u.WriteTo(make([]byte, 1472), to); err != nil {
+		t.Fatalf("1472 bytes: %v", err)
+	}
+	if n := len(ep.take()); n != 1 {
+		t.Fatalf("%d frames for a datagram that fits", n)
 	}
 }

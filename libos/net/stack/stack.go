@@ -76,6 +76,13 @@ type Config struct {
 	// ARP replies, and learn their peers this way (gVisor's libOS does
 	// the same). It trusts the sender's claim as ARP does: no more.
 	LearnFromIP bool
+
+	// NoUDPFragments refuses, with ErrNeedsFragments, a UDP datagram
+	// that would need fragments, rather than sending fragments the link
+	// drops: Exo's kernel sends a fragment after the first only for an
+	// environment holding the whole UDP guard, since a later fragment
+	// names no port.
+	NoUDPFragments bool
 }
 
 // MaxARPQueued is the most frames waiting for ARP resolution over all
@@ -113,6 +120,9 @@ var (
 	ErrNoRoute = errors.New("stack: no route (destination off the subnet and no gateway)")
 	// ErrTooLong: the datagram exceeds IPv4's 65535 bytes.
 	ErrTooLong = errors.New("stack: datagram longer than IPv4's 65535 bytes")
+	// ErrNeedsFragments: a UDP datagram longer than the MTU allows, with
+	// Config.NoUDPFragments set.
+	ErrNeedsFragments = errors.New("stack: datagram needs fragmenting")
 )
 
 // Stack is an IPv4 host stack on one link. Its methods must not be called
