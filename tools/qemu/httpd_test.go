@@ -162,7 +162,7 @@ func TestHTTPD(t *testing.T) {
 	require.NotNil(t, got, "%s", st)
 	reads, _ := strconv.Atoi(got[1])
 	require.GreaterOrEqual(t, reads, 50, "the datagrams to 5009 reached the socket through the vector ring")
-	require.Regexp(t, `binding \d+ frames \d+ runs \d+ vectored (5\d|[6-9]\d|\d{3,}) `, st, "the handler vectored them")
+	require.Regexp(t, `binding \d+ guard \S+ frames \d+ runs \d+ vectored (5\d|[6-9]\d|\d{3,}) `, st, "the handler vectored them")
 
 	// 100 concurrent connections.
 	if _, err := exec.LookPath("ab"); err == nil {

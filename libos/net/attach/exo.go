@@ -134,8 +134,9 @@ func Stats() string {
 	}
 	for i, id := range Link.Bindings {
 		if st, err := sys.NetStats(id); err == nil {
-			fmt.Fprintf(&b, "binding %d frames %d runs %d vectored %d passed %d delivered %d ringfull %d\n",
-				i, st.Frames, st.Runs, st.Vectored, st.Passed, st.Delivered, st.RingFull)
+			lo, hi := Link.Guard(i)
+			fmt.Fprintf(&b, "binding %d guard %#x-%#x frames %d runs %d vectored %d passed %d delivered %d ringfull %d insns %d kinsns %d\n",
+				i, lo, hi, st.Frames, st.Runs, st.Vectored, st.Passed, st.Delivered, st.RingFull, st.Insns, st.KernelInsns)
 		}
 	}
 	Sockets.With(func(ip *stack.Stack, t *tcp.Protocol) {

@@ -123,6 +123,9 @@ func Open(slots int, handler Handler) (*Link, error) {
 	return l, nil
 }
 
+// Guard returns the names of binding i's guard (Bindings[i]).
+func (l *Link) Guard(i int) (lo, hi uint64) { return l.guards[i][0], l.guards[i][1] }
+
 // MAC returns the NIC's address.
 func (l *Link) MAC() [6]byte { return l.mac }
 
