@@ -286,7 +286,7 @@ func markdown(r Report) string {
 		"(for %s: a ratio above 1 where higher, below 1 where lower), \"ahead\" which stack is better on the row. "+
 		"MB is 10⁶ bytes; a transfer's time runs from the request to its last byte on a warm keep-alive connection; "+
 		"an HTTP latency from the request to the response's last byte; a UDP round trip from the send to the echo's arrival. "+
-		"Memory: /stats's runtime heapinuse (MemStats.HeapInuse, no forced collection, so garbage included) read %d times idle, "+
+		"Memory: /stats's runtime heapinuse (MemStats.HeapInuse, after the collection /stats runs first) read %d times idle, "+
 		"then after each of %d equal steps opening the connections (one GET / each, then idle): "+
 		"the median step's growth less the median idle growth, per connection opened.\n", a, memSteps+1, memSteps)
 	w.WriteString("\n| UDP echo target | port |")
