@@ -56,6 +56,12 @@ var budgets = map[string]int{
 	"libos/net/tcp/FuzzDeliver":      120000,
 	"libos/net/link/FuzzWire":        100000,
 	"libos/net/gvisor/FuzzInput":     60000,
+	// Message vectoring: the handler against a Go reference (~20k/s),
+	// the ring's reader against hostile headers (~7k/s).
+	"libos/netash/FuzzUDPVector": 200000,
+	"libos/net/vector/FuzzRing":  70000,
+	// The GMAC driver against a hostile device's descriptors (~20k/s).
+	"board/driver/dwmac/FuzzReceive": 200000,
 }
 
 // defaultBudget is the count for a target budgets does not name.
