@@ -100,6 +100,9 @@ type Env struct {
 	// cleared when net_wait returns: a waitNet is then over.
 	notified bool
 
+	// exc is its exception handler (SysExcHandler).
+	exc excState
+
 	// Root capabilities to re-mint (bit i: the capability list's root
 	// entry i), because what they name was revoked while still held.
 	staleRoots uint32
@@ -109,7 +112,7 @@ type Env struct {
 	prefix []byte // console line prefix
 
 	// Counters, for reports and tests.
-	Syscalls, Preemptions, Slices, Emulated, Steps uint64
+	Syscalls, Preemptions, Slices, Emulated, Steps, Exceptions uint64
 }
 
 // tree is what a manifest environment and all its descendants share: the

@@ -27,6 +27,9 @@ const (
 	preempted
 	// finished: the environment has ended and been torn down.
 	finished
+	// restored: the call loaded the environment's registers (SysExcResume);
+	// return to it without setting a0 and a1. syscall turns it into resume.
+	restored
 )
 
 // The argument and result registers.
@@ -43,7 +46,7 @@ const (
 type syscallFn func(k *Kernel, e *Env) (val, errno uint64, out outcome)
 
 // numSyscalls is one past the highest system call number in the table.
-const numSyscalls = abi.SysNetStats + 1
+const numSyscalls = abi.SysExcResume + 1
 
 // syscalls is the dispatch table, by number (docs/ABI.md).
 var syscalls = [numSyscalls]syscallFn{
@@ -66,6 +69,8 @@ var syscalls = [numSyscalls]syscallFn{
 	abi.SysNetWait:     sysNetWait,
 	abi.SysNetSend:     sysNetSend,
 	abi.SysNetStats:    sysNetStats,
+	abi.SysExcHandler:  sysExcHandler,
+	abi.SysExcResume:   sysExcResume,
 }
 
 // callNames names the system calls, for reports.
@@ -76,6 +81,7 @@ var callNames = [numSyscalls]string{
 	abi.SysSlotRelease: "slot_release", abi.SysEnvControl: "env_control",
 	abi.SysNetBind: "net_bind", abi.SysNetUnbind: "net_unbind", abi.SysNetRing: "net_ring",
 	abi.SysNetWait: "net_wait", abi.SysNetSend: "net_send", abi.SysNetStats: "net_stats",
+	abi.SysExcHandler: "exc_handler", abi.SysExcResume: "exc_resume",
 }
 
 // syscall dispatches the ecall e made: a7 is the number, a0..a5 the
@@ -103,6 +109,8 @@ func (k *Kernel) syscall(e *Env) outcome {
 		c.X[hart.RegA0], c.X[hart.RegA1] = val, errno
 	case block:
 		c.PC -= 4
+	case restored:
+		out = resume
 	}
 	// working, finished: the job (or nothing, for a finished caller)
 	// sets a0 and a1.

@@ -7,6 +7,8 @@ import (
 
 // trap handles what made e leave User mode, other than a system call
 // (runEnv takes those itself, the fast path), and says what e does next.
+// An exception the kernel does not complete itself goes to e's handler, if
+// it registered one (except, exc.go), or ends e.
 func (k *Kernel) trap(e *Env) outcome {
 	switch c := e.ctx.Cause; c {
 	case riscv.IntMachineTimer:
@@ -22,19 +24,19 @@ func (k *Kernel) trap(e *Env) outcome {
 		if k.emulate(e) {
 			return resume
 		}
-		return k.kill(e)
+		return k.except(e)
 	case riscv.CauseLoadPageFault, riscv.CauseStorePageFault, riscv.CauseFetchPageFault:
 		if k.spuriousFault(e) {
 			return resume
 		}
-		return k.kill(e)
+		return k.except(e)
 	default:
 		if c&riscv.CauseInterrupt != 0 {
 			// No other interrupt is enabled; note it and go on.
 			k.printf("unexpected %s while env %d ran\n", riscv.CauseName(c), e.ID)
 			return resume
 		}
-		return k.kill(e)
+		return k.except(e)
 	}
 }
 
@@ -70,19 +72,22 @@ func (k *Kernel) spuriousFault(e *Env) bool {
 // a one-line report: the cause, the pc, and the address that faulted, or
 // for an illegal instruction its encoding; where the hart gives no address
 // (a breakpoint, on some harts), the pc is the address.
-func (k *Kernel) kill(e *Env) outcome {
+func (k *Kernel) kill(e *Env) outcome { return k.killNote(e, "") }
+
+// killNote is kill with note appended to the report line.
+func (k *Kernel) killNote(e *Env, note string) outcome {
 	c := &e.ctx
 	switch {
 	case c.Cause == riscv.CauseIllegalInsn && c.Tval != 0:
-		k.printf("env %d (%s) killed: %s at pc %#x (instruction %#x)\n", e.ID, e.Name, riscv.CauseName(c.Cause), c.PC, uint32(c.Tval))
+		k.printf("env %d (%s) killed: %s at pc %#x (instruction %#x)%s\n", e.ID, e.Name, riscv.CauseName(c.Cause), c.PC, uint32(c.Tval), note)
 	case riscv.HasAddress(c.Cause):
 		addr := c.Tval
 		if addr == 0 && c.Cause == riscv.CauseBreakpoint {
 			addr = c.PC
 		}
-		k.printf("env %d (%s) killed: %s at pc %#x, address %#x\n", e.ID, e.Name, riscv.CauseName(c.Cause), c.PC, addr)
+		k.printf("env %d (%s) killed: %s at pc %#x, address %#x%s\n", e.ID, e.Name, riscv.CauseName(c.Cause), c.PC, addr, note)
 	default:
-		k.printf("env %d (%s) killed: %s at pc %#x\n", e.ID, e.Name, riscv.CauseName(c.Cause), c.PC)
+		k.printf("env %d (%s) killed: %s at pc %#x%s\n", e.ID, e.Name, riscv.CauseName(c.Cause), c.PC, note)
 	}
 	k.end(e, 0, true)
 	return working
