@@ -58,4 +58,3 @@ func TestValidate(t *testing.T) {
 	require.ErrorContains(t, (&CLINT{Bus: m, Harts: 1}).Validate(), "timebase 0 Hz")
 	require.ErrorContains(t, (&CLINT{Bus: m, TimebaseHz: 1e6}).Validate(), "0 harts")
 }
-

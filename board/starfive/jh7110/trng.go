@@ -79,10 +79,10 @@ type RNG struct {
 	started bool
 	// busy is the command TryRead started and has not seen finish (0:
 	// none): a generate, or the reseed after a lock-up.
-	busy    uint32
-	last    [BlockSize]byte
-	block   [BlockSize]byte
-	have    int // unread bytes at the end of block
+	busy  uint32
+	last  [BlockSize]byte
+	block [BlockSize]byte
+	have  int // unread bytes at the end of block
 }
 
 func (r *RNG) polls() int {
