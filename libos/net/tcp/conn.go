@@ -142,6 +142,7 @@ type Conn struct {
 	unacked   int // bytes received and not yet ACKed
 	twAt      time.Duration
 	born      time.Duration // when the connection was made
+	touched   bool          // in p.touched
 	lastRecv  time.Duration
 	kaProbes  int
 }
@@ -161,6 +162,7 @@ func (c *Conn) Established() bool { return c.estab }
 
 // SetNoDelay turns Nagle's algorithm (RFC 9293 §3.7.4) off (true) or on.
 func (c *Conn) SetNoDelay(on bool) {
+	c.touch()
 	c.noDelay = on
 	if on && c.idx >= 0 {
 		c.output(c.p.now)
@@ -169,6 +171,7 @@ func (c *Conn) SetNoDelay(on bool) {
 
 // SetKeepAlive turns keep-alive probes (RFC 1122 §4.2.3.6) on or off.
 func (c *Conn) SetKeepAlive(on bool) {
+	c.touch()
 	c.keep = on
 	c.kaProbes = 0
 	c.lastRecv = c.p.now
@@ -201,6 +204,7 @@ func (c *Conn) canWrite() bool {
 // ErrRefused or ErrTimeout after the connection failed (ErrClosed after
 // Close). Read(nil) returns the failure, if any.
 func (c *Conn) Read(b []byte) (int, error) {
+	c.touch()
 	if c.err != nil {
 		return 0, c.err
 	}
@@ -240,6 +244,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 // windows allow. It returns ErrWouldBlock if nothing fits, ErrClosed
 // after CloseWrite or Close, or the connection's failure.
 func (c *Conn) Write(now time.Duration, b []byte) (int, error) {
+	c.touch()
 	c.p.advance(now)
 	if c.err != nil {
 		return 0, c.err
@@ -261,6 +266,7 @@ func (c *Conn) Write(now time.Duration, b []byte) (int, error) {
 // CloseWrite queues a FIN after the data already written (a half close);
 // reading goes on.
 func (c *Conn) CloseWrite(now time.Duration) error {
+	c.touch()
 	c.p.advance(now)
 	if c.err != nil {
 		return c.err
@@ -294,6 +300,7 @@ func (c *Conn) closeWrite(now time.Duration) error {
 // (RFC 9293 §3.6, RFC 1122 §4.2.2.13). The protocol finishes the close;
 // the caller may forget c.
 func (c *Conn) Close(now time.Duration) error {
+	c.touch()
 	c.p.advance(now)
 	if c.closed {
 		return ErrClosed
@@ -325,6 +332,7 @@ func (c *Conn) Close(now time.Duration) error {
 // Abort resets the connection (a RST if the peer knows of it) and
 // releases it at once.
 func (c *Conn) Abort(now time.Duration) {
+	c.touch()
 	c.p.advance(now)
 	if c.idx < 0 {
 		c.closed = true

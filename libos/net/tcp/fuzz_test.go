@@ -153,6 +153,9 @@ func nearSACK(seg []byte, una uint32) {
 }
 
 func checkInvariants(t *testing.T, p *Protocol) {
+	if got, _ := p.NextTimer(); got > p.exactNextTimer() {
+		t.Fatalf("NextTimer %v is later than the earliest timer, %v", got, p.exactNextTimer())
+	}
 	if len(p.conns) != len(p.list) {
 		t.Fatalf("%d conns, %d in the list", len(p.conns), len(p.list))
 	}

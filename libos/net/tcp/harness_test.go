@@ -185,6 +185,11 @@ func (n *testNet) step(limit time.Duration) bool {
 	} else {
 		n.hosts[what].p.Tick(n.now)
 	}
+	for _, h := range n.hosts {
+		if got, _ := h.p.NextTimer(); got > h.p.exactNextTimer() {
+			n.t.Fatalf("harness: NextTimer %v is later than the earliest timer %v", got, h.p.exactNextTimer())
+		}
+	}
 	return true
 }
 

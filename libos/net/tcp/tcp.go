@@ -243,6 +243,12 @@ type Protocol struct {
 	scratch []byte // payload that wraps in a ring, and data copies
 
 	sndPool, rcvPool pool // idle connections' buffers
+
+	// next is never later than the earliest timer of any connection
+	// (NextTimer); touched are the connections operated on since it was
+	// last brought up to date.
+	next    time.Duration
+	touched []*Conn
 }
 
 // New returns a TCP protocol instance sending through out.
@@ -260,6 +266,7 @@ func New(cfg Config, out Output) (*Protocol, error) {
 		listeners: make(map[netip.AddrPort]*Listener),
 		ports:     make(map[uint16]int),
 		scratch:   make([]byte, 65536),
+		next:      noTimer,
 	}
 	for i := 0; i < 8; i++ {
 		p.k0 |= uint64(cfg.Secret[i]) << (8 * i)
@@ -320,6 +327,7 @@ func (p *Protocol) Deliver(now time.Duration, src, dst netip.Addr, payload []byt
 			// ISN ends TIME-WAIT and opens a new connection.
 			c.release()
 		} else {
+			c.touch()
 			c.input(now, &h, data)
 			return
 		}
@@ -401,8 +409,13 @@ func (p *Protocol) challengeOK(now time.Duration) bool {
 // Tick runs the timers due at now.
 func (p *Protocol) Tick(now time.Duration) {
 	p.advance(now)
+	if p.foldTouched(); p.next > now {
+		return // nothing due: no connection to look at
+	}
 	// Backwards, so that a connection released by its timer (swapped
-	// with the last) is not skipped.
+	// with the last) is not skipped; the walk also recomputes the
+	// earliest timer exactly.
+	next := noTimer
 	for i := len(p.list) - 1; i >= 0; i-- {
 		if i >= len(p.list) {
 			continue
@@ -411,16 +424,54 @@ func (p *Protocol) Tick(now time.Duration) {
 		if c.nextTimer() <= now {
 			c.tick(now)
 		}
+		if i < len(p.list) && p.list[i] == c {
+			next = min(next, c.nextTimer())
+		}
+	}
+	// tick may have touched connections it ended or others it reset;
+	// they are folded in at the next call.
+	p.next = next
+}
+
+// NextTimer returns the earliest time Tick has work, if any. It costs
+// the connections touched since the last call, not all of them: p.next
+// is never later than the earliest timer (a timer that moved later or
+// went away leaves it early, and the Tick it causes finds nothing due
+// and walks to recompute it).
+func (p *Protocol) NextTimer() (time.Duration, bool) {
+	p.foldTouched()
+	return p.next, p.next != noTimer
+}
+
+// touch records that an operation on c may have armed one of its timers
+// earlier: NextTimer and Tick fold it into p.next.
+func (c *Conn) touch() {
+	if !c.touched {
+		c.touched = true
+		c.p.touched = append(c.p.touched, c)
 	}
 }
 
-// NextTimer returns the earliest time Tick has work, if any.
-func (p *Protocol) NextTimer() (time.Duration, bool) {
+// foldTouched brings the touched connections' timers into p.next.
+func (p *Protocol) foldTouched() {
+	for i, c := range p.touched {
+		c.touched = false
+		if c.idx >= 0 {
+			p.next = min(p.next, c.nextTimer())
+		}
+		p.touched[i] = nil
+	}
+	p.touched = p.touched[:0]
+}
+
+// exactNextTimer is NextTimer by a walk of every connection (for tests:
+// NextTimer must never be later).
+func (p *Protocol) exactNextTimer() time.Duration {
 	next := noTimer
 	for _, c := range p.list {
 		next = min(next, c.nextTimer())
 	}
-	return next, next != noTimer
+	return next
 }
 
 // Listener is a passive-open endpoint.
@@ -706,6 +757,7 @@ func (p *Protocol) newConn(now time.Duration, key connKey) *Conn {
 	c.charged = true
 	p.conns[key] = c
 	p.list = append(p.list, c)
+	c.touch()
 	p.ports[key.local.Port()]++
 	return c
 }
