@@ -228,9 +228,9 @@ func (s *Stack) Socket(ctx context.Context, network string, family, sotype int, 
 		}
 		c, err := gonet.DialTCPWithBind(ctx, s.st, local, remote, ipv4.ProtocolNumber)
 		if err != nil {
-			return nil, dialError(err)
+			return nil, errnoError(err)
 		}
-		return c, nil
+		return &tcpConn{c}, nil
 	case syscall.SOCK_DGRAM:
 		var local, remote *tcpip.FullAddress
 		if laddr != nil {
@@ -289,10 +289,13 @@ func (s *Stack) udpAddr(a net.Addr, what string) (tcpip.FullAddress, error) {
 	return tcpip.FullAddress{}, fmt.Errorf("gvisor: %s address %v (%T) is not a *net.UDPAddr", what, a, a)
 }
 
-// dialError turns gonet's dial errors, which carry gVisor's error only as
+// errnoError turns gonet's errors, which carry gVisor's error only as
 // text, into the errnos Go programs test for (errors.Is(err,
 // syscall.ECONNREFUSED)), keeping the *net.OpError around them.
-func dialError(err error) error {
+func errnoError(err error) error {
+	if err == nil {
+		return nil
+	}
 	var op *net.OpError
 	if !errors.As(err, &op) || op.Err == nil {
 		return err
@@ -320,8 +323,38 @@ func dialError(err error) error {
 }
 
 // listener is gonet's TCP listener, with a Close that also wakes a
-// blocked Accept.
+// blocked Accept, and an Accept whose connections map their errors.
 type listener struct{ *gonet.TCPListener }
+
+// Accept waits for a connection and returns it (a net.Conn).
+func (l *listener) Accept() (net.Conn, error) {
+	c, err := l.TCPListener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	if tc, ok := c.(*gonet.TCPConn); ok {
+		return &tcpConn{tc}, nil
+	}
+	return c, nil
+}
+
+// tcpConn is gonet's TCP connection with its Read and Write errors, which
+// carry gVisor's error only as text, turned into the errnos Go programs
+// test for (errors.Is(err, syscall.ECONNRESET)), as Exo's socket layer
+// gives them.
+type tcpConn struct{ *gonet.TCPConn }
+
+// Read reads from the connection.
+func (c *tcpConn) Read(b []byte) (int, error) {
+	n, err := c.TCPConn.Read(b)
+	return n, errnoError(err)
+}
+
+// Write writes to the connection.
+func (c *tcpConn) Write(b []byte) (int, error) {
+	n, err := c.TCPConn.Write(b)
+	return n, errnoError(err)
+}
 
 // Close stops the listener: pending and later Accepts fail.
 func (l *listener) Close() error {

@@ -217,7 +217,12 @@ func (c *Conn) input(now time.Duration, h *header, data []byte) {
 		if end := seq + uint32(len(data)); end == c.rcvNxt {
 			c.receiveFIN(now)
 		} else {
-			c.finPending, c.finSeq = true, end // out of order
+			// Out of order: held until the data before it arrives, and
+			// answered at once with a duplicate ACK, as any segment past
+			// RCV.NXT is (RFC 5681 §4.2), so the sender learns of the hole
+			// without waiting for its timer.
+			c.finPending, c.finSeq = true, end
+			c.ackNow = true
 		}
 	}
 	c.output(now)
