@@ -14,11 +14,11 @@ ifeq ($(BOARD),qemu-virt)
 KERNEL_LDFLAGS := -T 0x80010000 -R 0x1000
 else ifeq ($(BOARD),visionfive2)
 # The VisionFive 2 image carries the environments its demo manifest runs
-# (firmware/visionfive2/demo.manifest): with testenv and echo (the QEMU
-# tests' and the network path's; the board has no network driver yet) it
-# would exceed StarFive's 4 MiB payload partition (docs/BOARDS.md, "Image
-# size").
-ENVS := hello counter
+# (firmware/visionfive2/demo.manifest): the demo's and echo, which answers
+# ping. They are packed together (VF2_ENVPACK below), which is what lets
+# them fit StarFive's 4 MiB payload partition with the kernel
+# (docs/BOARDS.md, "Image size").
+ENVS := hello counter echo
 # File names in the images' line tables without the build directory:
 # smaller, and the same whoever builds them.
 ENV_FLAGS := -trimpath
@@ -54,17 +54,19 @@ FUZZTIME ?=
 # StarFive names the payload it replaces, and the kernel it is made of.
 VF2_ELF   := $(BUILD)/visionfive2/firmware.elf
 VF2_IMAGE := $(BUILD)/visionfive2/visionfive2_fw_payload.img
+VF2_ENVPACK := firmware/visionfive2/images/envs.pack
 # firmware/harttest: the VisionFive 2 hart entry on QEMU sifive_u, linked
 # one page above the load address its main.go names.
 HARTTEST  := $(BUILD)/harttest.elf
 
 ifeq ($(BOARD),visionfive2)
-# The same environment images, without symbol tables and debug sections
-# and gzip-compressed, so that the image fits StarFive's 4 MiB partition
-# (firmware/gzimages unpacks them at boot).
-install-images = for e in $(ENVS); do \
-	riscv64-linux-gnu-strip -o $(BUILD)/envs/$$e.stripped $(BUILD)/envs/$$e.elf && \
-	gzip -9 -n -c $(BUILD)/envs/$$e.stripped > firmware/$(BOARD)/images/$$e.elf.gz || exit 1; done
+# The same environment images, without symbol tables and debug sections,
+# packed into one archive in which each image copies what it shares with
+# the ones before it (firmware/visionfive2/envpack, unpacked at boot), so
+# that the image fits StarFive's 4 MiB partition.
+install-images = rm -f firmware/$(BOARD)/images/*.elf.gz; for e in $(ENVS); do \
+	riscv64-linux-gnu-strip -o $(BUILD)/envs/$$e.stripped $(BUILD)/envs/$$e.elf || exit 1; done; \
+	$(GO) run ./tools/vf2image -pack $(VF2_ENVPACK) $(ENVS:%=$(BUILD)/envs/%.stripped)
 else
 # Stripped of symbol tables and debug sections (tracebacks still name
 # functions: Go's own tables stay), so that the kernel's 64 MiB region
@@ -183,7 +185,7 @@ $(FIRMWARE): envs FORCE | $(TAMAGO)
 ## image: the VisionFive 2 boot image, a FIT that replaces StarFive's
 ## visionfive2_fw_payload.img (BOARD=visionfive2)
 image: board-has-image deps $(FIRMWARE)
-	$(GO) run ./tools/vf2image -elf $(VF2_ELF) -o $(VF2_IMAGE)
+	$(GO) run ./tools/vf2image -elf $(VF2_ELF) -envs $(VF2_ENVPACK) -o $(VF2_IMAGE)
 
 ## flash: write the image to an SD card's payload partition, after
 ## checking the card (BOARD=visionfive2 DEV=/dev/sdX; docs/BOARDS.md)

@@ -2,8 +2,9 @@
 
 // Command visionfive2 is the Exo firmware for the StarFive VisionFive 2:
 // the board, the kernel, and the environment images it can start
-// (embedded from images/, which the Makefile fills with the same ELF files
-// the QEMU firmware embeds, stripped of symbols and gzip-compressed).
+// (embedded from images/envs.pack, which the Makefile makes from the same
+// ELF files the QEMU firmware embeds, stripped of symbols and packed by
+// package envpack so that the payload fits StarFive's 4 MiB partition).
 //
 // It must be built with the linkcpuinit tag (package harts provides the
 // first instruction) and linked at visionfive2.LinkAddress; `make image
@@ -12,17 +13,17 @@
 package main
 
 import (
-	"embed"
+	_ "embed"
 	"fmt"
 	"os"
 
 	"github.com/exo-os/exo/board/starfive/visionfive2"
 	"github.com/exo-os/exo/firmware/boot"
-	"github.com/exo-os/exo/firmware/gzimages"
+	"github.com/exo-os/exo/firmware/visionfive2/envpack"
 )
 
-//go:embed images/*.elf.gz
-var images embed.FS
+//go:embed images/envs.pack
+var images []byte
 
 //go:embed demo.manifest
 var demoManifest string
@@ -33,7 +34,7 @@ func main() {
 		fmt.Printf("exo: boot failed: %v\n", err)
 		os.Exit(1)
 	}
-	imgs, err := gzimages.Open(images, "images")
+	imgs, err := envpack.Open(images)
 	if err != nil {
 		fmt.Printf("exo: boot failed: %v\n", err)
 		os.Exit(1)

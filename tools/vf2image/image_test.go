@@ -2,11 +2,10 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"debug/elf"
 	"fmt"
-	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/exo-os/exo/board/starfive/visionfive2"
+	"github.com/exo-os/exo/firmware/visionfive2/envpack"
 	"github.com/exo-os/exo/internal/fit"
 	"github.com/exo-os/exo/internal/testtool"
 	"github.com/exo-os/exo/kernel/abi"
@@ -277,27 +277,35 @@ func TestEntryHasNoFloatingPoint(t *testing.T) {
 }
 
 // The environment images the VisionFive 2 firmware embeds are the ones the
-// QEMU firmware embeds: stripped of symbols and compressed, but with the
-// same entry and segments, and the same bytes in memory once loaded —
-// except the headers, which Go's linker puts in the first page of the
-// first segment, before the first allocated section (ELF header, program
-// and section header tables) and which strip rewrites; strip also trims
+// QEMU firmware embeds: stripped of symbols and packed, but with the same
+// entry and segments, and the same bytes in memory once loaded — except
+// the headers, which Go's linker puts in the first page of the first
+// segment, before the first allocated section (ELF header, program and
+// section header tables) and which strip rewrites; strip also trims
 // trailing zeros off the data segment, which the loader supplies anyway.
+// Among them is echo, which the first-ping procedure needs
+// (docs/BOARDS.md).
 func TestEnvImagesAreTheQEMUOnes(t *testing.T) {
 	_, kernel := vf2(t)
 	build := filepath.Dir(filepath.Dir(kernel))
-	gzs, err := filepath.Glob(filepath.Join(filepath.Dir(build), "firmware/visionfive2/images/*.elf.gz"))
+	packPath := filepath.Join(filepath.Dir(build), "firmware/visionfive2/images/envs.pack")
+	archive, err := os.ReadFile(packPath)
 	require.NoError(t, err)
-	require.NotEmpty(t, gzs)
-	for _, gz := range gzs {
-		name := strings.TrimSuffix(filepath.Base(gz), ".gz")
-		f, err := os.Open(gz)
+	fsys, err := envpack.Open(archive)
+	require.NoError(t, err)
+	entries, err := fs.ReadDir(fsys, ".")
+	require.NoError(t, err)
+	var names []string
+	raw := 0
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	require.Contains(t, names, "echo.elf", "the image carries the echo environment")
+	require.Contains(t, names, "hello.elf")
+	for _, name := range names {
+		packed, err := fs.ReadFile(fsys, name)
 		require.NoError(t, err)
-		z, err := gzip.NewReader(f)
-		require.NoError(t, err)
-		packed, err := io.ReadAll(z)
-		f.Close()
-		require.NoError(t, err)
+		raw += len(packed)
 		orig, err := os.ReadFile(filepath.Join(build, "envs", name))
 		require.NoError(t, err)
 		a, err := elf.NewFile(bytes.NewReader(packed))
@@ -339,8 +347,81 @@ func TestEnvImagesAreTheQEMUOnes(t *testing.T) {
 			require.Equal(t, pb.Segments[i].MemSize, pa.Segments[i].MemSize)
 			require.Equal(t, pb.Segments[i].Perm, pa.Segments[i].Perm)
 		}
-		t.Logf("%s: %d bytes as built, %d stripped, %d compressed", name, len(orig), len(packed), fileSize(t, gz))
+		t.Logf("%s: %d bytes as built, %d stripped", name, len(orig), len(packed))
 	}
+	img, _ := vf2(t)
+	t.Logf("%d images, %d bytes stripped, packed into %d; the image is %d bytes of %d", len(names), raw, len(archive), fileSize(t, img), MaxImage)
+}
+
+// The size check names the sizes: the image's, the limit, how much is
+// over, and the environment images' share when known; an image that fits
+// passes.
+func TestCheckSize(t *testing.T) {
+	for _, tc := range []struct {
+		size, limit, envs int64
+		want              []string
+	}{
+		{size: MaxImage, limit: MaxImage, envs: 1},
+		{size: 1000, limit: MaxImage, envs: -1},
+		{size: 5_062_721, limit: MaxImage, envs: 2_021_866, want: []string{
+			"the image is 5062721 bytes, 868417 more than the 4194304 StarFive's payload partition holds",
+			"environment images 2021866 bytes, kernel and the rest 3040855",
+			"embed fewer environment images"}},
+		{size: MaxImage + 1, limit: MaxImage, envs: -1, want: []string{"4194305 bytes, 1 more than the 4194304"}},
+	} {
+		err := checkSize(tc.size, tc.limit, tc.envs)
+		if tc.want == nil {
+			require.NoError(t, err)
+			continue
+		}
+		for _, w := range tc.want {
+			require.ErrorContains(t, err, w)
+		}
+		if tc.envs < 0 {
+			require.NotContains(t, err.Error(), "kernel and the rest")
+		}
+	}
+}
+
+// vf2image itself refuses the real kernel when the limit is below its
+// image's size, as `make image` would with an image that does not fit,
+// and leaves no image behind; with the real limit it writes one.
+func TestBuildRefusesAnOversizedImage(t *testing.T) {
+	_, kernel := vf2(t)
+	testtool.Path(t, "mkimage")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "visionfive2_fw_payload.img")
+	envs := filepath.Join(dir, "envs.pack")
+	require.NoError(t, os.WriteFile(envs, make([]byte, 12345), 0o644))
+	err := build(kernel, out, 1<<20, envs)
+	require.ErrorContains(t, err, "more than the 1048576 StarFive's payload partition holds")
+	require.ErrorContains(t, err, "environment images 12345 bytes")
+	_, serr := os.Stat(out)
+	require.True(t, os.IsNotExist(serr), "no oversized image is left behind")
+	require.NoError(t, build(kernel, out, MaxImage, ""))
+	require.LessOrEqual(t, fileSize(t, out), int64(MaxImage))
+}
+
+// -pack names each image after its file, up to the first dot, and the
+// archive unpacks to the files' bytes.
+func TestPackImages(t *testing.T) {
+	dir := t.TempDir()
+	a := bytes.Repeat([]byte("\x7fELF one "), 5000)
+	b := append(append([]byte{}, a...), "and two"...)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "one.stripped"), a, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "two.stripped"), b, 0o644))
+	out := filepath.Join(dir, "envs.pack")
+	require.NoError(t, packImages(out, []string{filepath.Join(dir, "one.stripped"), filepath.Join(dir, "two.stripped")}))
+	archive, err := os.ReadFile(out)
+	require.NoError(t, err)
+	fsys, err := envpack.Open(archive)
+	require.NoError(t, err)
+	got, err := fs.ReadFile(fsys, "two.elf")
+	require.NoError(t, err)
+	require.Equal(t, b, got)
+	require.Less(t, len(archive), len(a)/10, "the second image costs little")
+	require.ErrorContains(t, packImages(out, nil), "no images named")
+	require.Error(t, packImages(out, []string{filepath.Join(dir, "missing")}))
 }
 
 func fileSize(t *testing.T, p string) int64 {

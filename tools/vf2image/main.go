@@ -6,7 +6,17 @@
 //
 //	mkimage -f payload.its -A riscv -O u-boot -T firmware visionfive2_fw_payload.img
 //
-// `make image BOARD=visionfive2` runs it.
+// `make image BOARD=visionfive2` runs it. The image must fit StarFive's
+// 4 MiB payload partition; vf2image refuses a larger one, naming the
+// kernel's and the environment images' shares.
+//
+// With -pack it instead packs environment images for the firmware to
+// embed (package envpack; the Makefile runs it before the kernel build):
+//
+//	vf2image -pack firmware/visionfive2/images/envs.pack build/envs/hello.stripped ...
+//
+// Each file becomes the image NAME.elf, NAME being its base name up to
+// the first dot.
 package main
 
 import (
@@ -16,8 +26,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/exo-os/exo/board/starfive/visionfive2"
+	"github.com/exo-os/exo/firmware/visionfive2/envpack"
 	"github.com/exo-os/exo/internal/fit"
 )
 
@@ -31,12 +43,21 @@ func main() {
 	in := flag.String("elf", "", "kernel ELF built for the VisionFive 2")
 	out := flag.String("o", "visionfive2_fw_payload.img", "FIT image to write")
 	max := flag.Int64("max", MaxImage, "refuse an image larger than this many bytes")
+	envs := flag.String("envs", "", "the environment pack the kernel embeds, for the size report")
+	pack := flag.String("pack", "", "pack the environment images named as arguments into this file instead")
 	flag.Parse()
+	if *pack != "" {
+		if err := packImages(*pack, flag.Args()); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *in == "" {
 		fmt.Fprintln(os.Stderr, "usage: vf2image -elf firmware.elf [-o visionfive2_fw_payload.img]")
 		os.Exit(2)
 	}
-	if err := build(*in, *out, *max); err != nil {
+	if err := build(*in, *out, *max, *envs); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -44,7 +65,7 @@ func main() {
 
 // build writes, next to the image, the payload (NAME.bin) and the image
 // tree source (NAME.its) it was made from.
-func build(in, out string, limit int64) error {
+func build(in, out string, limit int64, envs string) error {
 	f, err := elf.Open(in)
 	if err != nil {
 		return err
@@ -80,10 +101,65 @@ func build(in, out string, limit int64) error {
 	if err != nil {
 		return err
 	}
-	if st.Size() > limit {
-		os.Remove(out)
-		return fmt.Errorf("vf2image: the image is %d bytes, more than the %d the boot partition holds: embed fewer or smaller environment images", st.Size(), limit)
+	var envBytes int64 = -1
+	if envs != "" {
+		est, err := os.Stat(envs)
+		if err != nil {
+			return err
+		}
+		envBytes = est.Size()
 	}
-	fmt.Printf("vf2image: %s: %d bytes (payload %d bytes, load %#x, entry %#x)\n", out, st.Size(), len(p.Data), p.Load, p.Entry)
+	if err := checkSize(st.Size(), limit, envBytes); err != nil {
+		os.Remove(out)
+		return err
+	}
+	fmt.Printf("vf2image: %s: %d bytes of %d (payload %d bytes, load %#x, entry %#x)%s\n",
+		out, st.Size(), limit, len(p.Data), p.Load, p.Entry, envShare(st.Size(), envBytes))
+	return nil
+}
+
+// envShare says how much of an image of size bytes the environment pack
+// (envBytes; negative when not known) takes.
+func envShare(size, envBytes int64) string {
+	if envBytes < 0 {
+		return ""
+	}
+	return fmt.Sprintf("; environment images %d bytes, kernel and the rest %d", envBytes, size-envBytes)
+}
+
+// checkSize refuses an image larger than limit, naming both sizes, what
+// is over, and the environment images' share when known.
+func checkSize(size, limit, envBytes int64) error {
+	if size <= limit {
+		return nil
+	}
+	return fmt.Errorf("vf2image: the image is %d bytes, %d more than the %d StarFive's payload partition holds%s: embed fewer environment images (ENVS in the Makefile's visionfive2 block) or make the kernel smaller",
+		size, size-limit, limit, envShare(size, envBytes))
+}
+
+// packImages writes the envpack archive of files to out.
+func packImages(out string, files []string) error {
+	if len(files) == 0 {
+		return fmt.Errorf("vf2image -pack: no images named")
+	}
+	var ims []envpack.Image
+	raw := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("vf2image -pack: %w", err)
+		}
+		name, _, _ := strings.Cut(filepath.Base(f), ".")
+		ims = append(ims, envpack.Image{Name: name + ".elf", Data: b})
+		raw += len(b)
+	}
+	b, err := envpack.Pack(ims)
+	if err != nil {
+		return fmt.Errorf("vf2image -pack: %w", err)
+	}
+	if err := os.WriteFile(out, b, 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("vf2image: %s: %d images, %d bytes packed from %d\n", out, len(ims), len(b), raw)
 	return nil
 }

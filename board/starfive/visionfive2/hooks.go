@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"runtime/goos"
 	"sync"
-	_ "unsafe"
+	"time"
+	"unsafe"
 
 	"github.com/usbarmory/tamago/riscv64"
 
 	"github.com/exo-os/exo/board"
+	"github.com/exo-os/exo/board/dma"
 	"github.com/exo-os/exo/board/driver/plic"
 	"github.com/exo-os/exo/board/harts"
 	"github.com/exo-os/exo/board/mmio"
@@ -126,7 +128,9 @@ func halt(status uint32) {
 }
 
 // Machine brings up the board's devices and returns them for the kernel.
-// It fails if the memory map cannot hold the kernel. A TRNG that does not
+// It fails if the memory map cannot hold the kernel. The network is
+// optional: SetupNIC's steps go to the console, and a board on which it
+// fails boots with Machine.NIC nil. A TRNG that does not
 // come up is reported by Machine.Entropy, which the kernel calls at boot
 // and without which it refuses to boot: there is no weaker fallback.
 func Machine() (*board.Machine, error) {
@@ -162,19 +166,43 @@ func Machine() (*board.Machine, error) {
 		Halt:    halt,
 		Layout:  layout,
 	}
-	// The console's transmit interrupt comes to this hart's Machine-mode
-	// context. The TRNG's (source 30) is not used: the kernel looks at it
-	// again at slot boundaries while an environment waits for entropy.
+	devices := []board.Device{{Name: "uart0", IRQ: jh7110.UART0IRQ, Handle: uart.Interrupt}}
+	// The network: GMAC0 with its PHY (nic.go). Without it (no PHY, no
+	// cable, a bring-up step that fails) the board boots all the same,
+	// and the console says why; Machine.NIC then stays a nil interface.
+	alloc, err := dma.New(layout.DMAStart, layout.DMAEnd, physBytes(layout.DMAStart, int(layout.DMAEnd-layout.DMAStart)))
+	if err != nil {
+		return nil, fmt.Errorf("visionfive2: %w", err)
+	}
+	nic, dev, err := SetupNIC(NetConfig{
+		Bus: bus, Alloc: alloc, Revision: BoardRevision, MAC: MAC,
+		Now:    func() time.Duration { return time.Duration(nanotime()) },
+		Sleep:  time.Sleep,
+		Printf: func(format string, a ...any) { fmt.Printf(format+"\n", a...) },
+	})
+	if err != nil {
+		fmt.Printf("%v; booting without network\n", err)
+	} else {
+		m.NIC = nic
+		devices = append(devices, dev)
+	}
+	// Every device interrupt (the console's transmitter, the GMAC's
+	// receive and link interrupts) comes to this hart's Machine-mode
+	// context, as virtio-net's does on QEMU. The TRNG's (source 30) is
+	// not used: the kernel looks at it again at slot boundaries while an
+	// environment waits for entropy.
 	p := jh7110.PLIC(bus)
 	ctx, err := p.Context(hart, plic.Machine)
 	if err != nil {
 		return nil, fmt.Errorf("visionfive2: %w", err)
 	}
-	if err := p.Route(ctx, jh7110.UART0IRQ); err != nil {
-		return nil, fmt.Errorf("visionfive2: %w", err)
+	for _, d := range devices {
+		if err := p.Route(ctx, int(d.IRQ)); err != nil {
+			return nil, fmt.Errorf("visionfive2: %s: %w", d.Name, err)
+		}
 	}
 	m.IRQ = plic.Target{PLIC: p, Ctx: ctx}
-	m.Devices = []board.Device{{Name: "uart0", IRQ: jh7110.UART0IRQ, Handle: uart.Interrupt}}
+	m.Devices = devices
 	r := jh7110.TRNG(bus)
 	if err := r.Init(); err != nil {
 		noRNG := fmt.Errorf("visionfive2: no entropy source: %w", err)
@@ -185,4 +213,10 @@ func Machine() (*board.Machine, error) {
 		m.TryRNG = tryRNG
 	}
 	return m, nil
+}
+
+// physBytes returns n bytes of physical memory at pa (Machine mode runs
+// untranslated).
+func physBytes(pa uint64, n int) []byte {
+	return unsafe.Slice((*byte)(unsafe.Add(nil, uintptr(pa))), n)
 }
