@@ -62,6 +62,8 @@ var budgets = map[string]int{
 	"libos/net/vector/FuzzRing":  70000,
 	// The GMAC driver against a hostile device's descriptors (~20k/s).
 	"board/driver/dwmac/FuzzReceive": 200000,
+	// The VisionFive 2's packed environment images (~25k/s).
+	"firmware/visionfive2/envpack/FuzzOpen": 200000,
 }
 
 // defaultBudget is the count for a target budgets does not name.
