@@ -84,7 +84,7 @@ TOOLS    := qemu-system-riscv64 mkimage dumpimage dtc tcpdump clang llvm-objdump
             riscv64-linux-gnu-objdump ip ping fping curl ab tc
 
 .PHONY: all run test firmware envs deps toolchain vet test-host test-qemu fuzz \
-        fuzz-brief bench bench-net bench-stack clean image flash vf2 board-has-image board-is-qemu flash-has-dev FORCE
+        fuzz-brief bench bench-net bench-stack linux-guest compare test-compare clean image flash vf2 board-has-image board-is-qemu flash-has-dev FORCE
 
 all: firmware
 
@@ -154,6 +154,32 @@ bench: board-is-qemu deps firmware $(BENCHFW) $(UNCHECKED) $(CALLTIME)
 	$(GO) run ./tools/exorun -firmware $(UNCHECKED) -manifest tools/exorun/bench.manifest -timeout 5m -icount
 	$(GO) run ./tools/exorun -firmware $(CALLTIME) -manifest tools/exorun/storm.manifest -timeout 5m -icount | grep -v abcdefgh
 	$(GO) test -run '^$$' -bench . -benchmem ./caps/... ./ash/...
+
+## linux-guest: the Linux 6.1 peer guest of make compare, cross-built from
+## Debian's linux-source-6.1 (tinyconfig + linux/guest.config) with its
+## init (linux/init, linux/measure.c) in a built-in initramfs, into
+## build/linux/Image; rebuilt only when those change (the first build takes
+## a while: about 3.5 minutes on 2 shared cores)
+LINUX_DIR   := $(BUILD)/linux
+LINUX_IMAGE := $(LINUX_DIR)/Image
+LINUX_DEPS  := linux/build.sh linux/guest.config linux/measure.c $(wildcard linux/init/*.go linux/init/*.s) go.mod go.sum
+linux-guest: $(LINUX_IMAGE)
+$(LINUX_IMAGE): $(LINUX_DEPS)
+	JOBS=2 GO=$(GO) linux/build.sh $(LINUX_DIR)
+
+## compare: Exo against the Linux guest on the same QEMU, interleaved runs
+## (RUNS=3): the trap-path table, the ping experiment, and
+## build/compare.{md,csv,png} (docs/COMPARE.md)
+RUNS ?= 3
+compare: board-is-qemu deps firmware linux-guest
+	$(GO) run ./tools/compare -firmware $(FIRMWARE) -linux $(LINUX_IMAGE) -runs $(RUNS) -out $(BUILD)/compare
+
+## test-compare: build the Linux guest and run tools/compare's tests with
+## it (the boot test skips in make test when the guest is not built; run
+## this before changing the comparison code)
+test-compare: linux-guest
+	CGO_ENABLED=0 GOOS=linux GOARCH=riscv64 $(GO) vet ./linux/init
+	EXO_LINUX_IMAGE=$(abspath $(LINUX_IMAGE)) $(GO) test -count=1 -v ./tools/compare/
 
 firmware: $(FIRMWARE)
 

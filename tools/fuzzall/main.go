@@ -64,6 +64,8 @@ var budgets = map[string]int{
 	"board/driver/dwmac/FuzzReceive": 200000,
 	// The VisionFive 2's packed environment images (~25k/s).
 	"firmware/visionfive2/envpack/FuzzOpen": 200000,
+	// make compare's parsers of the two consoles (~10k/s).
+	"tools/compare/FuzzParse": 100000,
 }
 
 // defaultBudget is the count for a target budgets does not name.

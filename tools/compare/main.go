@@ -1,0 +1,402 @@
+// Command compare is `make compare`: Exo against a Linux 6.1 guest on the
+// same QEMU machine (docs/COMPARE.md). Each run boots, one after another,
+// Exo with the bench manifest (the trap-path figures), Exo with `testenv
+// exc bench` (exception dispatch), Exo with the network demo (the ping
+// paths) and the Linux guest of `make linux-guest`
+// (its init measures the same trap-path figures and then echoes UDP; its
+// kernel answers ICMP), so that drift on a shared machine falls on both.
+// It prints the tables with an Exo column, a Linux column and their ratio
+// (median and spread over runs), and writes them as Markdown and CSV, the
+// figure as PNG, and every ping probe as CSV (OUT-probes.csv).
+//
+//	compare -firmware build/qemu-virt/firmware.elf -linux build/linux/Image
+//	        [-runs 3] [-icmp 500] [-udp 200] [-interval 2ms] [-net tap|dgram]
+//	        [-out build/compare]
+//
+// The host side of the network is, as for `make run NET=tap`, a tap device
+// in a network namespace of its own (root); -net dgram uses QEMU's dgram
+// netdev with internal/ping as the NIC's peer (no root). The probes are
+// internal/ping's (exoping's engine) in both cases.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/exo-os/exo/internal/ping"
+	"github.com/exo-os/exo/tools/qemu"
+)
+
+// Options are the command's flags.
+type Options struct {
+	Firmware, Image            string
+	BenchManifest, NetManifest string
+	Runs, ICMP, UDP            int
+	Interval                   time.Duration
+	Net, Out                   string
+	SkipExo                    bool
+	benchText, netText         string
+}
+
+func main() {
+	var o Options
+	flag.StringVar(&o.Firmware, "firmware", "build/qemu-virt/firmware.elf", "Exo kernel ELF")
+	flag.StringVar(&o.Image, "linux", "build/linux/Image", "the Linux guest's kernel (make linux-guest)")
+	flag.StringVar(&o.BenchManifest, "bench-manifest", "tools/exorun/bench.manifest", "Exo's manifest for the trap-path figures")
+	flag.StringVar(&o.NetManifest, "net-manifest", "firmware/qemu-virt/net.manifest", "Exo's manifest for the ping paths (the network demo)")
+	flag.IntVar(&o.Runs, "runs", 3, "runs of each system, interleaved")
+	flag.IntVar(&o.ICMP, "icmp", 500, "ICMP echoes per path per run")
+	flag.IntVar(&o.UDP, "udp", 200, "UDP echoes per path per run")
+	flag.DurationVar(&o.Interval, "interval", 2*time.Millisecond, "time between probes")
+	flag.StringVar(&o.Net, "net", "", "host side of the NIC: tap (root; the default as root) or dgram (no root)")
+	flag.StringVar(&o.Out, "out", "build/compare", "`prefix` of the .md, .csv and .png files")
+	flag.BoolVar(&o.SkipExo, "linux-only", false, "boot the Linux guest only (Exo's column stays empty)")
+	flag.Parse()
+	if o.Net == "" {
+		o.Net = "dgram"
+		if os.Geteuid() == 0 {
+			o.Net = "tap"
+		}
+	}
+	if err := preflight(&o); err != nil {
+		fail(err)
+	}
+	var runs []Run
+	for i := 1; i <= o.Runs; i++ {
+		r, err := oneRun(o, i)
+		if err != nil {
+			fail(fmt.Errorf("run %d: %w", i, err))
+		}
+		runs = append(runs, r)
+	}
+	if err := report(o, runs, os.Stdout); err != nil {
+		fail(err)
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "compare:", strings.TrimPrefix(err.Error(), "compare: "))
+	os.Exit(1)
+}
+
+func logf(format string, args ...any) { fmt.Fprintf(os.Stderr, "compare: "+format+"\n", args...) }
+
+// preflight checks everything the runs need before the first boot, so
+// that a missing piece fails with its name rather than an empty table.
+func preflight(o *Options) error {
+	if o.Runs < 1 || o.ICMP < 1 || o.UDP < 1 {
+		return errors.New("compare: -runs, -icmp and -udp must be at least 1")
+	}
+	if _, err := exec.LookPath(qemu.Binary); err != nil {
+		return fmt.Errorf("compare: %s is not installed (Debian: apt-get install qemu-system-misc)", qemu.Binary)
+	}
+	if err := CheckImage(o.Image); err != nil {
+		return err
+	}
+	switch o.Net {
+	case "tap":
+		if os.Geteuid() != 0 {
+			return errors.New("compare: -net tap needs root (a network namespace and a tap device); -net dgram needs none")
+		}
+		if _, err := exec.LookPath("ip"); err != nil {
+			return errors.New("compare: -net tap needs ip (Debian: apt-get install iproute2)")
+		}
+	case "dgram":
+	default:
+		return fmt.Errorf("compare: -net %q: want tap or dgram", o.Net)
+	}
+	if o.SkipExo {
+		return nil
+	}
+	if _, err := os.Stat(o.Firmware); err != nil {
+		return fmt.Errorf("compare: no Exo firmware at %s: build it with `make firmware`", o.Firmware)
+	}
+	for _, m := range []struct {
+		file string
+		into *string
+	}{{o.BenchManifest, &o.benchText}, {o.NetManifest, &o.netText}} {
+		b, err := os.ReadFile(m.file)
+		if err != nil {
+			return fmt.Errorf("compare: manifest: %w", err)
+		}
+		*m.into = string(b)
+	}
+	return nil
+}
+
+// oneRun boots each system once.
+func oneRun(o Options, i int) (Run, error) {
+	r := Run{Ping: map[string]*ping.Result{}}
+	if !o.SkipExo {
+		start := time.Now()
+		f, err := exoBench(o)
+		if err != nil {
+			return r, err
+		}
+		r.Exo = f
+		logf("run %d: Exo bench boot: call %s, null %s (%.0f s)", i, dur(f["call"]), dur(f["null"]), time.Since(start).Seconds())
+		start = time.Now()
+		if x, err := exoExc(o); err != nil {
+			// A firmware from before issue 13: the rows say "not yet".
+			logf("run %d: Exo exception boot: %s; its rows say not yet", i, strings.TrimPrefix(err.Error(), "compare: "))
+		} else {
+			for k, v := range x {
+				r.Exo[k] = v
+			}
+			logf("run %d: Exo exception boot: illegal instruction %s, misaligned AMO %s (%.0f s)", i, dur(x["exc-ill"]), dur(x["exc-amo"]), time.Since(start).Seconds())
+		}
+		start = time.Now()
+		if err := exoNet(o, r.Ping); err != nil {
+			return r, err
+		}
+		logf("run %d: Exo network boot: ASH p50 %v, upcall p50 %v, libOS p50 %v (%.0f s)", i,
+			r.Ping["exo-ash"].Summary.P50, r.Ping["exo-upcall"].Summary.P50, r.Ping["exo-libos"].Summary.P50, time.Since(start).Seconds())
+	}
+	start := time.Now()
+	c, err := linuxRun(o, r.Ping)
+	if err != nil {
+		return r, err
+	}
+	r.Linux, r.LinuxNA = c.Figures, c.NA
+	logf("run %d: Linux boot: call %s, getpid %s, ICMP p50 %v, UDP p50 %v (%.0f s)", i, dur(c.Figures["call"]), dur(c.Figures["getpid"]),
+		r.Ping["linux-icmp"].Summary.P50, r.Ping["linux-udp"].Summary.P50, time.Since(start).Seconds())
+	return r, nil
+}
+
+// exoBench boots the bench manifest and parses its figures.
+func exoBench(o Options) (Figures, error) {
+	res, err := qemu.Run(context.Background(), qemu.Config{Firmware: o.Firmware, Manifest: o.benchText, Timeout: 5 * time.Minute})
+	if err != nil {
+		return nil, fmt.Errorf("compare: Exo bench boot: %w", err)
+	}
+	f, err := ParseExoBench(res.Console)
+	if err != nil {
+		return nil, fmt.Errorf("%w (exit %d, timed out %v); console:\n%s", err, res.ExitCode, res.TimedOut, tail(res.Console, 30))
+	}
+	return f, nil
+}
+
+// excManifest runs the exception-dispatch figures of issue 13.
+const excManifest = "exo-manifest v1\nenv testenv arg=\"exc bench\"\n"
+
+// exoExc boots `testenv exc bench` and parses its figures.
+func exoExc(o Options) (Figures, error) {
+	res, err := qemu.Run(context.Background(), qemu.Config{Firmware: o.Firmware, Manifest: excManifest, Timeout: 3 * time.Minute})
+	if err != nil {
+		return nil, fmt.Errorf("compare: Exo exception boot: %w", err)
+	}
+	return ParseExoExc(res.Console)
+}
+
+// link is the host side of one boot's NIC.
+type link struct {
+	extra []string // QEMU's arguments
+	wrap  []string // QEMU's command prefix
+	do    func(func(ping.Transport) error) error
+	close func()
+}
+
+func newLink(kind string) (*link, error) {
+	if kind == "tap" {
+		ns, err := qemu.NewNetNS("exo-cmp")
+		if err != nil {
+			return nil, fmt.Errorf("compare: network namespace: %w", err)
+		}
+		return &link{extra: ns.TapArgs(), wrap: ns.Wrap(),
+			do: func(f func(ping.Transport) error) error {
+				raw := &ping.Raw{}
+				defer raw.Close()
+				return ns.Do(func() error { return f(raw) })
+			},
+			close: func() { ns.Close() }}, nil
+	}
+	qport, pport, err := ports()
+	if err != nil {
+		return nil, err
+	}
+	lo := netip.MustParseAddr("127.0.0.1")
+	tr, err := ping.ListenDgram(ping.DgramConfig{Local: netip.AddrPortFrom(lo, uint16(pport)), Remote: netip.AddrPortFrom(lo, uint16(qport))})
+	if err != nil {
+		return nil, fmt.Errorf("compare: dgram peer: %w", err)
+	}
+	return &link{extra: qemu.DgramArgs(qport, pport),
+		do:    func(f func(ping.Transport) error) error { return f(tr) },
+		close: func() { tr.Close() }}, nil
+}
+
+// ports returns two UDP ports on 127.0.0.1 free a moment ago.
+func ports() (int, int, error) {
+	var p [2]int
+	for i := range p {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			return 0, 0, err
+		}
+		defer c.Close()
+		p[i] = c.LocalAddr().(*net.UDPAddr).Port
+	}
+	return p[0], p[1], nil
+}
+
+// probe measures the paths given by key into into, after a few warm-up
+// probes per path (ARP, first-touch costs) that are not kept.
+func probe(o Options, l *link, into map[string]*ping.Result, keys ...string) error {
+	return l.do(func(tr ping.Transport) error {
+		for _, k := range keys {
+			var p Path
+			for _, q := range Paths {
+				if q.Key == k {
+					p = q
+				}
+			}
+			count := o.ICMP
+			if p.Proto == "udp" {
+				count = o.UDP
+			}
+			cfg := ping.Config{Proto: p.Proto, Target: netip.MustParseAddr(qemu.GuestAddr), Port: p.Port, Interval: o.Interval, Timeout: 2 * time.Second}
+			warm := cfg
+			warm.Count, warm.Interval = 10, 10*time.Millisecond
+			if _, err := ping.Run(context.Background(), warm, tr); err != nil {
+				return fmt.Errorf("compare: %s %s: %w", p.System, p.Name, err)
+			}
+			cfg.Count = count
+			res, err := ping.Run(context.Background(), cfg, tr)
+			if err != nil {
+				return fmt.Errorf("compare: %s %s: %w", p.System, p.Name, err)
+			}
+			if res.Summary.Received == 0 {
+				return fmt.Errorf("compare: %s %s: no replies to %d probes", p.System, p.Name, count)
+			}
+			into[k] = res
+		}
+		return nil
+	})
+}
+
+// exoNet boots the network demo and measures Exo's paths.
+func exoNet(o Options, into map[string]*ping.Result) error {
+	l, err := newLink(o.Net)
+	if err != nil {
+		return err
+	}
+	defer l.close()
+	m, err := qemu.Start(qemu.Config{Firmware: o.Firmware, Manifest: o.netText, Timeout: 10 * time.Minute, Extra: l.extra}, l.wrap)
+	if err != nil {
+		return fmt.Errorf("compare: Exo network boot: %w", err)
+	}
+	defer m.Stop()
+	if err := m.WaitFor("echo: 198.18.0.2/24", 3*time.Minute); err != nil {
+		return fmt.Errorf("compare: Exo network boot: %w; console:\n%s", err, tail(m.Console(), 30))
+	}
+	// Both stacks' servers (httpd and ghttpd) up, so that no environment
+	// is still being built while the probes run.
+	if err := waitCount(m, "stack serving", strings.Count(o.netText, "env httpd")+strings.Count(o.netText, "env ghttpd"), 3*time.Minute); err != nil {
+		return fmt.Errorf("compare: Exo network boot: %w; console:\n%s", err, tail(m.Console(), 30))
+	}
+	time.Sleep(time.Second)
+	if err := probe(o, l, into, "exo-ash", "exo-upcall", "exo-libos"); err != nil {
+		return fmt.Errorf("%w; console:\n%s", err, tail(m.Console(), 30))
+	}
+	if !m.Running() {
+		return fmt.Errorf("compare: the Exo machine stopped during the ping run; console:\n%s", tail(m.Console(), 30))
+	}
+	return nil
+}
+
+// linuxRun boots the Linux guest, waits for its measurements and echo
+// server, and measures its paths.
+func linuxRun(o Options, into map[string]*ping.Result) (LinuxConsole, error) {
+	l, err := newLink(o.Net)
+	if err != nil {
+		return LinuxConsole{}, err
+	}
+	defer l.close()
+	g, err := StartGuest(l.wrap, LinuxArgs(o.Image, "", l.extra), 10*time.Minute)
+	if err != nil {
+		return LinuxConsole{}, err
+	}
+	defer g.Stop()
+	got, err := g.WaitFor(5*time.Minute, "ready: udp echo on", "measure: error", "Kernel panic")
+	if err == nil && got != "ready: udp echo on" {
+		time.Sleep(200 * time.Millisecond) // the rest of the line
+		err = fmt.Errorf("compare: the Linux guest failed (%q)", got)
+	}
+	c := ParseLinux(g.Console())
+	if err == nil {
+		err = c.Check()
+	}
+	if err != nil {
+		return c, fmt.Errorf("%w; console:\n%s", err, tail(g.Console(), 30))
+	}
+	if err := probe(o, l, into, "linux-icmp", "linux-udp"); err != nil {
+		return c, fmt.Errorf("%w; console:\n%s", err, tail(g.Console(), 30))
+	}
+	return c, nil
+}
+
+// waitCount waits until m's console holds s n times.
+func waitCount(m *qemu.Machine, s string, n int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for strings.Count(m.Console(), s) < n {
+		if !m.Running() {
+			return fmt.Errorf("compare: the machine stopped before printing %q %d times", s, n)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("compare: %q printed fewer than %d times after %v", s, n, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return nil
+}
+
+// tail is the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// report prints the tables and writes the files.
+func report(o Options, runs []Run, stdout io.Writer) error {
+	rows, paths := Compute(runs), ComputePaths(runs)
+	md := Markdown(rows, paths, len(runs))
+	fmt.Fprint(stdout, md)
+	if err := os.MkdirAll(filepath.Dir(o.Out), 0o755); err != nil {
+		return err
+	}
+	for _, w := range []struct {
+		ext   string
+		write func(io.Writer) error
+	}{
+		{".md", func(w io.Writer) error { _, err := io.WriteString(w, md); return err }},
+		{".csv", func(w io.Writer) error { return WriteCSV(w, rows, paths) }},
+		{".png", func(w io.Writer) error { return WritePNG(w, rows, runs) }},
+		{"-probes.csv", func(w io.Writer) error { return WriteProbes(w, runs) }},
+	} {
+		f, err := os.Create(o.Out + w.ext)
+		if err != nil {
+			return err
+		}
+		err = w.write(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("compare: writing %s: %w", o.Out+w.ext, err)
+		}
+		logf("wrote %s", o.Out+w.ext)
+	}
+	return nil
+}
