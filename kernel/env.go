@@ -102,6 +102,8 @@ type Env struct {
 
 	// exc is its exception handler (SysExcHandler).
 	exc excState
+	// pct is its side of protected control transfers (pct.go).
+	pct pctState
 
 	// Root capabilities to re-mint (bit i: the capability list's root
 	// entry i), because what they name was revoked while still held.

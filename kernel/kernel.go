@@ -161,6 +161,7 @@ type Kernel struct {
 	asidBits  int
 	protected [2]uint64
 	revoking  []*Env // environments whose revocation is running
+	xfer      *Env   // where a protected control transfer goes (outcome transferred)
 
 	// Idles counts waits for an interrupt with nothing runnable.
 	Idles uint64
@@ -371,6 +372,15 @@ func (k *Kernel) doJob(e *Env) outcome {
 // grid; when the runner yielded, blocked or finished, the rest of the
 // interval passes to the next slot's owner that can run.
 func (k *Kernel) pick(why outcome) *Env {
+	if why == transferred {
+		// A protected control transfer: the interval goes on, in the
+		// callee (or the caller it returned to).
+		e := k.xfer
+		k.xfer = nil
+		e.Slices++
+		k.cur = e
+		return e
+	}
 	// The clock is read only if an environment's readiness depends on it
 	// (a sleeper) or the interval is over: a yield between runnable
 	// environments reads no clock.
@@ -383,6 +393,9 @@ func (k *Kernel) pick(why outcome) *Env {
 	}
 	ready := func(id uint32) bool {
 		e := k.envs.byID[id]
+		if e.pct.callee != nil {
+			e = donee(e) // a caller's slots run its callee
+		}
 		if e.state == Runnable && !e.stopped {
 			return true
 		}
@@ -410,6 +423,9 @@ func (k *Kernel) pick(why outcome) *Env {
 		return nil
 	}
 	e := k.envs.byID[id]
+	if e.pct.callee != nil {
+		e = donee(e) // a caller's slots run its callee
+	}
 	e.Slices++
 	k.cur = e
 	return e

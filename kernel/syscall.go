@@ -46,7 +46,7 @@ const (
 type syscallFn func(k *Kernel, e *Env) (val, errno uint64, out outcome)
 
 // numSyscalls is one past the highest system call number in the table.
-const numSyscalls = abi.SysExcResume + 1
+const numSyscalls = max(abi.SysPageBits, abi.SysPCTReturn) + 1
 
 // syscalls is the dispatch table, by number (docs/ABI.md).
 var syscalls = [numSyscalls]syscallFn{
@@ -71,6 +71,12 @@ var syscalls = [numSyscalls]syscallFn{
 	abi.SysNetStats:    sysNetStats,
 	abi.SysExcHandler:  sysExcHandler,
 	abi.SysExcResume:   sysExcResume,
+	abi.SysProtect:     sysProtect,
+	abi.SysPageBits:    sysPageBits,
+	abi.SysPCTEntry:    sysPCTEntry,
+	abi.SysPCTCall:     sysPCTCall,
+	abi.SysPCTAsync:    sysPCTAsync,
+	abi.SysPCTReturn:   sysPCTReturn,
 }
 
 // callNames names the system calls, for reports.
@@ -82,6 +88,9 @@ var callNames = [numSyscalls]string{
 	abi.SysNetBind: "net_bind", abi.SysNetUnbind: "net_unbind", abi.SysNetRing: "net_ring",
 	abi.SysNetWait: "net_wait", abi.SysNetSend: "net_send", abi.SysNetStats: "net_stats",
 	abi.SysExcHandler: "exc_handler", abi.SysExcResume: "exc_resume",
+	abi.SysProtect: "protect", abi.SysPageBits: "page_bits",
+	abi.SysPCTEntry: "pct_entry", abi.SysPCTCall: "pct_call", abi.SysPCTAsync: "pct_async",
+	abi.SysPCTReturn: "pct_return",
 }
 
 // syscall dispatches the ecall e made: a7 is the number, a0..a5 the

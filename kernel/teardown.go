@@ -27,6 +27,7 @@ func (k *Kernel) end(e *Env, status uint32, killed bool) {
 	}
 	e.status, e.killed = status, killed
 	e.state, e.stopped, e.wait = Dying, false, waitNone
+	k.pctEnd(e)
 	if e.job.kind == jobRevoke {
 		// A revocation half done has taken capabilities from others
 		// and not yet given the holders fresh ones: it finishes first,

@@ -64,6 +64,9 @@ func (k *Kernel) spuriousFault(e *Env) bool {
 	if perm&(need|vm.U) != need|vm.U {
 		return false
 	}
+	// A hart that does not set A and D itself faults on an entry
+	// without them (priv §4.3.1); SysPageBits can clear them.
+	e.as.Touch(c.Tval, c.Cause == riscv.CauseStorePageFault)
 	k.cpu.Invalidate(e.satp, c.Tval&^0xfff)
 	return true
 }

@@ -121,7 +121,7 @@ const (
 )
 
 // maxErrno is the highest error code.
-const maxErrno = ErrProgram
+const maxErrno = ErrFinished
 
 // Operations of SysEnvControl (a0).
 const (
@@ -204,6 +204,8 @@ func ErrorName(code uint64) string {
 		return "EAGAIN"
 	case ErrProgram:
 		return "EPROGRAM"
+	case ErrFinished:
+		return "EFINISHED"
 	}
 	return "E?"
 }

@@ -66,6 +66,11 @@ var budgets = map[string]int{
 	"firmware/visionfive2/envpack/FuzzOpen": 200000,
 	// make compare's parsers of the two consoles (~10k/s).
 	"tools/compare/FuzzParse": 100000,
+	// Protected control transfers: three environments' random calls,
+	// returns and corrupt frames, each input a kernel run (~300/s); the
+	// IPC ring's corrupted counts (~40k/s).
+	"kernel/FuzzPCT":     3000,
+	"libos/ipc/FuzzRing": 400000,
 }
 
 // defaultBudget is the count for a target budgets does not name.
