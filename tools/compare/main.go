@@ -155,6 +155,21 @@ func oneRun(o Options, i int) (Run, error) {
 			}
 			logf("run %d: Exo exception boot: illegal instruction %s, misaligned AMO %s (%.0f s)", i, dur(x["exc-ill"]), dur(x["exc-amo"]), time.Since(start).Seconds())
 		}
+		for _, b := range []struct{ name, manifest, prefix string }{
+			{"VM", vmManifest, "vm-"},
+			{"IPC", ipcManifest, "ipc-"},
+		} {
+			start = time.Now()
+			x, err := exoExOS(o, b.manifest, b.prefix)
+			if err != nil {
+				logf("run %d: Exo %s boot: %s; its rows say not yet", i, b.name, strings.TrimPrefix(err.Error(), "compare: "))
+				continue
+			}
+			for k, v := range x {
+				r.Exo[k] = v
+			}
+			logf("run %d: Exo %s boot: %d figures (%.0f s)", i, b.name, len(x), time.Since(start).Seconds())
+		}
 		start = time.Now()
 		if err := exoNet(o, r.Ping); err != nil {
 			return r, err
@@ -188,6 +203,22 @@ func exoBench(o Options) (Figures, error) {
 
 // excManifest runs the exception-dispatch figures of issue 13.
 const excManifest = "exo-manifest v1\nenv testenv arg=\"exc bench\"\n"
+
+// vmManifest and ipcManifest run the ExOS virtual-memory and IPC tables
+// (tools/exorun/vm.manifest, firmware/envs/testenv/ipcbench.manifest).
+const (
+	vmManifest  = "exo-manifest v1\nquantum 10ms\nslots 4\nenv testenv arg=\"vm bench\"\n"
+	ipcManifest = "exo-manifest v1\nquantum 10ms\nslots 4\nenv testenv arg=\"ipc 2000 bench\" spare=24M spawn=yes\n"
+)
+
+// exoExOS boots manifest and parses its "bench:" figures under prefix.
+func exoExOS(o Options, manifest, prefix string) (Figures, error) {
+	res, err := qemu.Run(context.Background(), qemu.Config{Firmware: o.Firmware, Manifest: manifest, Timeout: 5 * time.Minute})
+	if err != nil {
+		return nil, fmt.Errorf("compare: Exo %sbench boot: %w", prefix, err)
+	}
+	return ParseExoExOS(res.Console, prefix)
+}
 
 // exoExc boots `testenv exc bench` and parses its figures.
 func exoExc(o Options) (Figures, error) {

@@ -106,6 +106,44 @@ func ParseExoExc(console string) (Figures, error) {
 	return f, nil
 }
 
+// ParseExoExOS reads the console of a boot of `testenv vm bench` or
+// `testenv ipc N bench` (firmware/envs/testenv/vmbench.go and ipc.go):
+// "bench: vm: prot1      4162.2 ns  416.22x the call" and "bench: ipc pipe
+// round trip     1827.0 ns ...". It returns, with prefix ("vm-" or
+// "ipc-"), the keys call and what it finds of prot1, prot100, unprot100,
+// dirty, trap, appel1, appel2 (vm) and pipe, pipe', shm, lrpc (ipc), or an
+// error if the boot printed none (a firmware from before they existed).
+func ParseExoExOS(console, prefix string) (Figures, error) {
+	f := Figures{}
+	for _, line := range strings.Split(console, "\n") {
+		i := strings.Index(line, "bench: ")
+		if i < 0 {
+			continue
+		}
+		rest := strings.TrimSpace(line[i+len("bench: "):])
+		rest = strings.TrimPrefix(rest, "vm: ")
+		rest = strings.TrimPrefix(rest, "ipc ")
+		rest = strings.Replace(rest, " round trip", "", 1)
+		name, r, ok := strings.Cut(rest, " ")
+		if !ok {
+			continue
+		}
+		if name == "procedure" {
+			name, r, _ = strings.Cut(strings.TrimPrefix(rest, "procedure "), " ")
+			name = "call"
+		}
+		v, ok := number(strings.TrimSpace(r), "ns")
+		if !ok {
+			continue
+		}
+		f[prefix+name] = v
+	}
+	if len(f) < 2 {
+		return f, fmt.Errorf("compare: Exo's %sbench console has no figures (a firmware from before issue 13's VM and IPC tables?)", prefix)
+	}
+	return f, nil
+}
+
 // LinuxKeys are the keys the Linux guest prints ("measure: KEY VALUE ns"),
 // in the order it prints them (linux/init and linux/measure.c).
 var LinuxKeys = []string{

@@ -168,3 +168,46 @@ func TestParseExoExc(t *testing.T) {
 		}
 	}
 }
+
+// TestParseExoExOS: the VM and IPC tables' lines, as testenv prints them.
+func TestParseExoExOS(t *testing.T) {
+	vm := `[1 testenv] vm: bench
+[1 testenv] bench: vm: procedure call  10.0 ns
+[1 testenv] bench: vm: dirty      1786.0 ns  178.60x the call
+[1 testenv] bench: vm: prot1      4162.2 ns  416.22x the call
+[1 testenv] bench: vm: prot100    58892.0 ns  5889.20x the call
+[1 testenv] bench: vm: trap       2126.1 ns  212.61x the call
+[1 testenv] bench: vm: appel2     6775.6 ns  677.56x the call
+[1 testenv] bench: vm: (300000 faults handled)
+`
+	f, err := ParseExoExOS(vm, "vm-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]float64{"vm-call": 10, "vm-dirty": 1786, "vm-prot1": 4162.2, "vm-prot100": 58892, "vm-trap": 2126.1, "vm-appel2": 6775.6} {
+		if f[k] != v {
+			t.Errorf("%s = %v, want %v", k, f[k], v)
+		}
+	}
+	if len(f) != 6 {
+		t.Errorf("%d figures, want 6: %v", len(f), f)
+	}
+	ipc := `[1 testenv] bench: ipc procedure call       10.0 ns
+[1 testenv] bench: ipc pipe  round trip     1827.0 ns  182.70x the call
+[1 testenv] bench: ipc pipe' round trip     1116.0 ns  111.60x the call
+[1 testenv] bench: ipc shm   round trip     1000.0 ns  100.00x the call
+[1 testenv] bench: ipc lrpc  round trip     5272.2 ns  527.22x the call
+`
+	f, err = ParseExoExOS(ipc, "ipc-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]float64{"ipc-call": 10, "ipc-pipe": 1827, "ipc-pipe'": 1116, "ipc-shm": 1000, "ipc-lrpc": 5272.2} {
+		if f[k] != v {
+			t.Errorf("%s = %v, want %v", k, f[k], v)
+		}
+	}
+	if _, err := ParseExoExOS("[1 testenv] testenv: unknown role \"vm\"\n", "vm-"); err == nil {
+		t.Error("a console without figures parsed")
+	}
+}

@@ -137,7 +137,7 @@ func TestMarkdown(t *testing.T) {
 	for _, want := range []string{
 		"| 1 | procedure call | 30.0 ns (20.0 ns–40.0 ns) | 1.00× | 10.0 ns | 1.00× | 3.00× (2.00×–4.00×) |",
 		"| 2 | null system call | 700.0 ns (400.0 ns–1000.0 ns) | 22.50× (20.00×–25.00×) | 650.0 ns (600.0 ns–700.0 ns) | 65.00× (60.00×–70.00×) |",
-		"| 5 | exception to a handler and back (SIGSEGV) | not yet (issue 13) | - | 145.0 µs (140.0 µs–150.0 µs) |",
+		"| 5 | exception to a handler and back (SIGSEGV) † | not yet (issue 13) | - | 145.0 µs (140.0 µs–150.0 µs) |",
 		"| 4 | round trip between two address spaces † |",
 		"| 15 | boot to the first program † | 250.0 ms (100.0 ms–400.0 ms) | - | 220.0 ms (200.0 ms–240.0 ms) | - |",
 		"| Exo | ICMP echo by the handler in the kernel (ASH) | 250 (240–260) |",
