@@ -43,6 +43,7 @@ const (
 	waitConsole          // room in the console buffer (SysWrite)
 	waitEntropy          // entropy bytes (SysRandom)
 	waitNet              // a frame in its receive ring, a handler's RetWake, or wake (SysNetWait)
+	waitPred             // its wakeup predicate to hold, or its deadline (SysPredWait, predicate.go)
 )
 
 // Env is an environment: a program in its own address space, and what it
@@ -102,8 +103,13 @@ type Env struct {
 
 	// exc is its exception handler (SysExcHandler).
 	exc excState
+	// rv is its side of visible revocation (revoke_upcall.go).
+	rv revokeState
 	// pct is its side of protected control transfers (pct.go).
 	pct pctState
+	// pred is its wakeup predicate (predicate.go), nil until it first
+	// waits on one.
+	pred *predState
 
 	// Root capabilities to re-mint (bit i: the capability list's root
 	// entry i), because what they name was revoked while still held.

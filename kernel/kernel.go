@@ -163,6 +163,10 @@ type Kernel struct {
 	revoking  []*Env // environments whose revocation is running
 	xfer      *Env   // where a protected control transfer goes (outcome transferred)
 
+	// revRequests are the environments with a visible revocation
+	// request pending (revoke_upcall.go).
+	revRequests []*Env
+
 	// Idles counts waits for an interrupt with nothing runnable.
 	Idles uint64
 	// Interrupts counts device interrupts served, Spurious those with no
@@ -335,6 +339,9 @@ func (k *Kernel) runEnv(e *Env) outcome {
 			return out
 		}
 	}
+	if e.rv.kind != 0 {
+		k.tellRevoke(e) // a visible revocation request: its handler first
+	}
 	for {
 		k.cpu.Enter(&e.ctx, e.satp)
 		var out outcome
@@ -408,6 +415,9 @@ func (k *Kernel) pick(why outcome) *Env {
 		if now > k.deadline && k.deadline != 0 && why == preempted {
 			k.MaxLate = max(k.MaxLate, now-k.deadline)
 		}
+		if len(k.revRequests) > 0 {
+			k.revokeDeadlines(now) // what is still owed at a deadline goes by force
+		}
 		if _, id, ok = k.slots.Tick(ready); ok {
 			k.deadline += k.quantum
 			if k.deadline <= now {
@@ -462,6 +472,9 @@ func (k *Kernel) idle() {
 		case e.state == Waiting && !e.stopped:
 			wake = min(wake, k.plat.Now()+k.quantum)
 		}
+	}
+	if len(k.revRequests) > 0 {
+		wake = min(wake, k.revokeWake())
 	}
 	k.plat.ArmTimer(wake)
 	k.Idles++

@@ -63,6 +63,8 @@ func (k *Kernel) waitOver(e *Env) bool {
 		return k.entropy.n > 0
 	case waitNet:
 		return k.netWaitOver(e, k.plat.Now())
+	case waitPred:
+		return k.predOver(e, k.plat.Now())
 	}
 	return true
 }

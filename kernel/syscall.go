@@ -46,7 +46,7 @@ const (
 type syscallFn func(k *Kernel, e *Env) (val, errno uint64, out outcome)
 
 // numSyscalls is one past the highest system call number in the table.
-const numSyscalls = max(abi.SysPageBits, abi.SysPCTReturn) + 1
+const numSyscalls = max(abi.SysPageBits, abi.SysPCTReturn, abi.SysRevokeAnswer, abi.SysPredStats) + 1
 
 // syscalls is the dispatch table, by number (docs/ABI.md).
 var syscalls = [numSyscalls]syscallFn{
@@ -77,6 +77,12 @@ var syscalls = [numSyscalls]syscallFn{
 	abi.SysPCTCall:     sysPCTCall,
 	abi.SysPCTAsync:    sysPCTAsync,
 	abi.SysPCTReturn:   sysPCTReturn,
+
+	// Visible revocation (revoke_upcall.go).
+	abi.SysRevokeRequest: sysRevokeRequest,
+	abi.SysRevokeAnswer:  sysRevokeAnswer,
+	abi.SysPredWait:      sysPredWait,
+	abi.SysPredStats:     sysPredStats,
 }
 
 // callNames names the system calls, for reports.
@@ -91,6 +97,9 @@ var callNames = [numSyscalls]string{
 	abi.SysProtect: "protect", abi.SysPageBits: "page_bits",
 	abi.SysPCTEntry: "pct_entry", abi.SysPCTCall: "pct_call", abi.SysPCTAsync: "pct_async",
 	abi.SysPCTReturn: "pct_return",
+
+	abi.SysRevokeRequest: "revoke_request", abi.SysRevokeAnswer: "revoke_answer",
+	abi.SysPredWait: "pred_wait", abi.SysPredStats: "pred_stats",
 }
 
 // syscall dispatches the ecall e made: a7 is the number, a0..a5 the

@@ -18,6 +18,7 @@ import "github.com/exo-os/exo/caps"
 //	teardown  its end (teardown.go), in its own slots
 //	revoke    SysRevoke (revoke.go), in the caller's slots
 //	netbind   SysNetBind's verification of its programs (netcalls.go)
+//	pred      SysPredWait's verification of its predicate (predicate.go)
 
 type jobKind uint8
 
@@ -27,6 +28,7 @@ const (
 	jobTeardown
 	jobRevoke
 	jobNetBind
+	jobPred
 )
 
 // job is an environment's kernel work in progress.
@@ -88,6 +90,8 @@ func (k *Kernel) work(e *Env) outcome {
 			done = k.revokeStep(e)
 		case jobNetBind:
 			done = k.netBindStep(e)
+		case jobPred:
+			done = k.predStep(e)
 		}
 		k.MaxStep = max(k.MaxStep, k.plat.Now()-t0)
 		if done {

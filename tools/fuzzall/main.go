@@ -71,6 +71,9 @@ var budgets = map[string]int{
 	// IPC ring's corrupted counts (~40k/s).
 	"kernel/FuzzPCT":     3000,
 	"libos/ipc/FuzzRing": 400000,
+	// Wakeup predicates: random programs and windows while another
+	// environment flips the window's words, a kernel run each (~150/s).
+	"kernel/FuzzPredicateWait": 1500,
 }
 
 // defaultBudget is the count for a target budgets does not name.
