@@ -143,8 +143,8 @@ fuzz-brief:
 	$(GO) run ./tools/fuzzall $(if $(FUZZTIME),-fuzztime $(FUZZTIME))
 
 ## bench: trap-path figures from QEMU boots of the production kernel and
-## the measurement builds (timed, then counted with -icount), the ExOS
-## virtual-memory and IPC tables, and the host benchmarks
+## the measurement builds (timed, then counted with -icount), exception
+## dispatch, the ExOS virtual-memory and IPC tables, and the host benchmarks
 bench: board-is-qemu deps firmware $(BENCHFW) $(UNCHECKED) $(CALLTIME)
 	$(GO) run ./tools/exorun -firmware $(FIRMWARE) -manifest tools/exorun/bench.manifest -timeout 5m
 	$(GO) run ./tools/exorun -firmware $(BENCHFW) -manifest tools/exorun/bench.manifest -timeout 5m
@@ -153,6 +153,8 @@ bench: board-is-qemu deps firmware $(BENCHFW) $(UNCHECKED) $(CALLTIME)
 	$(GO) run ./tools/exorun -firmware $(BENCHFW) -manifest tools/exorun/bench.manifest -timeout 5m -icount
 	$(GO) run ./tools/exorun -firmware $(UNCHECKED) -manifest tools/exorun/bench.manifest -timeout 5m -icount
 	$(GO) run ./tools/exorun -firmware $(CALLTIME) -manifest tools/exorun/storm.manifest -timeout 5m -icount | grep -v abcdefgh
+	$(GO) run ./tools/exorun -firmware $(FIRMWARE) -manifest tools/exorun/exc.manifest -timeout 5m
+	$(GO) run ./tools/exorun -firmware $(FIRMWARE) -manifest tools/exorun/exc.manifest -timeout 5m -icount
 	$(GO) run ./tools/exorun -firmware $(FIRMWARE) -manifest tools/exorun/vm.manifest -timeout 5m
 	$(GO) run ./tools/exorun -firmware $(FIRMWARE) -manifest tools/exorun/vm.manifest -timeout 5m -icount
 	$(GO) run ./tools/exorun -firmware $(FIRMWARE) -manifest firmware/envs/testenv/ipcbench.manifest -timeout 5m
