@@ -341,6 +341,12 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc > 1 && strcmp(argv[1], "echo") == 0)
 		echo();
+	/* "measure spin": a busy process for the busy sweep (compare.busy=N),
+	 * Linux's counterpart of Exo's testenv spin: never blocks, never
+	 * yields. */
+	if (argc > 1 && strcmp(argv[1], "spin") == 0)
+		for (;;)
+			__asm__ volatile("" ::: "memory");
 	pagesize = sysconf(_SC_PAGESIZE);
 	region = mmap(NULL, PAGES * pagesize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (region == MAP_FAILED)

@@ -12,6 +12,15 @@
 // on the kernel command line it serves echo itself, in Go); the kernel
 // itself answers ICMP echo.
 //
+// Options on the kernel command line (tools/compare passes them):
+// compare.measure=no skips the measurements (the busy sweep's and HTTP's
+// boots); compare.busy=N starts N processes that spin forever (/measure
+// spin), Linux's counterpart of Exo's busy environments (testenv spin),
+// and says "busy: N spinning"; compare.http=PORT starts this program
+// again as "/init httpd PORT", Go's net/http serving internal/httpdemo's
+// site (the one Exo's httpd serves over the library OS's stack) with the
+// name "linux", which says "ready: http on 198.18.0.2:PORT".
+//
 // Every measurement is one console line "measure: KEY VALUE ns"; the
 // guest says "ready: udp echo on 198.18.0.2:7" when the echo server is
 // bound. A step that fails prints "measure: error ..." and the guest
@@ -20,12 +29,17 @@ package main
 
 import (
 	"fmt"
+	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
+	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/exo-os/exo/internal/httpdemo"
 	"golang.org/x/sys/unix"
 )
 
@@ -48,6 +62,9 @@ func nop()
 func getpid()
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == "httpd" {
+		httpd(os.Args[2])
+	}
 	boot := uptime()
 	fmt.Printf("measure: boot-to-init %.1f ns\n", float64(boot))
 	for _, m := range []struct{ src, dst, fs string }{
@@ -59,6 +76,8 @@ func main() {
 			fatal("mount %s on %s: %v", m.fs, m.dst, err)
 		}
 	}
+	cmdline, _ := os.ReadFile("/proc/cmdline")
+	opts := options(string(cmdline))
 	if err := ifup("lo", "127.0.0.1", "255.0.0.0"); err != nil {
 		fatal("%v", err)
 	}
@@ -66,24 +85,74 @@ func main() {
 		fatal("%v", err)
 	}
 
-	// A func value, as Exo's bench calls sys.Nop and sys.Null through
-	// measure's parameter.
-	fmt.Printf("measure: call %s\n", ns(measure(nop)))
-	fmt.Printf("measure: getpid %s\n", ns(measure(getpid)))
+	if opts["compare.measure"] != "no" {
+		// A func value, as Exo's bench calls sys.Nop and sys.Null through
+		// measure's parameter.
+		fmt.Printf("measure: call %s\n", ns(measure(nop)))
+		fmt.Printf("measure: getpid %s\n", ns(measure(getpid)))
 
-	cmd := exec.Command("/measure")
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Run(); err != nil {
-		fatal("/measure: %v", err)
+		cmd := exec.Command("/measure")
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fatal("/measure: %v", err)
+		}
+	}
+	if v, ok := opts["compare.busy"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 64 {
+			fatal("compare.busy=%q: want 0 to 64", v)
+		}
+		for i := 0; i < n; i++ {
+			if err := exec.Command("/measure", "spin").Start(); err != nil {
+				fatal("busy process %d: %v", i+1, err)
+			}
+		}
+		fmt.Printf("busy: %d spinning\n", n)
+	}
+	if v, ok := opts["compare.http"]; ok {
+		cmd := exec.Command("/init", "httpd", v)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if err := cmd.Start(); err != nil {
+			fatal("/init httpd: %v", err)
+		}
 	}
 	// The UDP echo server: C by default, so that no Go runtime runs
 	// beside it; compare.echo=go on the kernel command line keeps this
 	// program as the server.
-	if cmdline, _ := os.ReadFile("/proc/cmdline"); strings.Contains(string(cmdline), "compare.echo=go") {
+	if opts["compare.echo"] == "go" {
 		echo()
 	}
 	err := unix.Exec("/measure", []string{"/measure", "echo"}, os.Environ())
 	fatal("exec /measure echo: %v", err)
+}
+
+// options are the command line's key=value words.
+func options(cmdline string) map[string]string {
+	o := map[string]string{}
+	for _, f := range strings.Fields(cmdline) {
+		k, v, _ := strings.Cut(f, "=")
+		o[k] = v
+	}
+	return o
+}
+
+// httpd serves internal/httpdemo's site on port (the server Exo's
+// firmware/envs/httpd runs over the library OS's stack, here over
+// Linux's), forever.
+func httpd(port string) {
+	ln, err := net.Listen("tcp4", ":"+port)
+	if err != nil {
+		fatal("httpd: listen :%s: %v", port, err)
+	}
+	stats := func() string {
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return fmt.Sprintf("runtime heapinuse %d\n", m.HeapInuse)
+	}
+	fmt.Printf("ready: http on %s:%s (Go net/http, httpdemo)\n", guestAddr, port)
+	err = http.Serve(ln, httpdemo.Handler("linux", stats))
+	fmt.Printf("measure: error httpd: %v\n", err)
+	os.Exit(1)
 }
 
 // measure returns the time of one call of f in picoseconds.

@@ -17,6 +17,13 @@ import (
 // default -bios) instead of Exo's M-mode ELF at its entry, then the
 // network arguments.
 func LinuxArgs(image, memory string, network []string) []string {
+	return LinuxArgsWith(image, memory, nil, network)
+}
+
+// LinuxArgsWith is LinuxArgs with options appended to the kernel command
+// line (linux/init reads compare.measure, compare.busy, compare.http and
+// compare.echo).
+func LinuxArgsWith(image, memory string, options, network []string) []string {
 	if memory == "" {
 		memory = "1G"
 	}
@@ -25,7 +32,7 @@ func LinuxArgs(image, memory string, network []string) []string {
 		"-global", "virtio-mmio.force-legacy=false",
 		"-device", "virtio-rng-device",
 		"-kernel", image,
-		"-append", "console=ttyS0 earlycon=uart8250,mmio,0x10000000 loglevel=4 panic=-1",
+		"-append", strings.Join(append([]string{"console=ttyS0 earlycon=uart8250,mmio,0x10000000 loglevel=4 panic=-1"}, options...), " "),
 		"-no-reboot",
 	}
 	args = append(args, network...)

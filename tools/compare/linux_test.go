@@ -76,3 +76,54 @@ func TestLinuxGuest(t *testing.T) {
 		}
 	}
 }
+
+// TestLinuxGuestOptions boots the guest with the busy sweep's and HTTP's
+// options (compare.measure=no compare.busy=2 compare.http=80): no
+// measurement lines, two busy processes, the HTTP server and the echo
+// server up, ICMP and UDP echo answered beside the spinners.
+func TestLinuxGuestOptions(t *testing.T) {
+	image := os.Getenv("EXO_LINUX_IMAGE")
+	if image == "" {
+		image = filepath.Join("..", "..", "build", "linux", "Image")
+	}
+	if _, err := os.Stat(image); err != nil {
+		t.Skipf("no Linux guest at %s: build it with `make linux-guest`, or run `make test-compare`", image)
+	}
+	if testing.Short() {
+		t.Skip("boots QEMU (about 5 s)")
+	}
+	qport, pport, err := ports()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo := netip.MustParseAddr("127.0.0.1")
+	tr, err := ping.ListenDgram(ping.DgramConfig{Local: netip.AddrPortFrom(lo, uint16(pport)), Remote: netip.AddrPortFrom(lo, uint16(qport))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	opts := []string{"compare.measure=no", "compare.busy=2", "compare.http=80"}
+	g, err := StartGuest(nil, LinuxArgsWith(image, "", opts, qemu.DgramArgs(qport, pport)), 3*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Stop()
+	for _, want := range []string{"busy: 2 spinning", "ready: udp echo on", "ready: http on 198.18.0.2:80"} {
+		if got, err := g.WaitFor(time.Minute, want, "measure: error", "Kernel panic"); err != nil || got != want {
+			t.Fatalf("%v (%q); console:\n%s", err, got, g.Console())
+		}
+	}
+	if c := ParseLinux(g.Console()); len(c.Figures) != 1 || c.Done {
+		t.Errorf("compare.measure=no: figures %v, done %v", c.Figures, c.Done)
+	}
+	for _, cfg := range []ping.Config{{Proto: "icmp", Count: 10}, {Proto: "udp", Port: 7, Count: 10}} {
+		cfg.Target, cfg.Interval, cfg.Timeout = netip.MustParseAddr(qemu.GuestAddr), 5*time.Millisecond, 2*time.Second
+		res, err := ping.Run(context.Background(), cfg, tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Summary.Received < cfg.Count/2 {
+			t.Errorf("%s beside 2 spinners: %d of %d answered", cfg.Proto, res.Summary.Received, cfg.Count)
+		}
+	}
+}

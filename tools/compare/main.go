@@ -5,12 +5,21 @@
 // paths) and the Linux guest of `make linux-guest`
 // (its init measures the same trap-path figures and then echoes UDP; its
 // kernel answers ICMP), so that drift on a shared machine falls on both.
+// Each run then sweeps the busy counts of -busy: Exo's network demo
+// beside N busy environments, the Linux guest beside N busy processes
+// (the ASH paper's figure 2 with Linux's line; OUT-busy.png). With -net
+// tap it also measures HTTP and TCP against the same server,
+// internal/httpdemo on Go's net/http, over Exo's libOS stack (httpd in
+// the network demo) and over Linux's (linux/init's httpd), with
+// tools/benchstack's client.
 // It prints the tables with an Exo column, a Linux column and their ratio
 // (median and spread over runs), and writes them as Markdown and CSV, the
 // figure as PNG, and every ping probe as CSV (OUT-probes.csv).
 //
 //	compare -firmware build/qemu-virt/firmware.elf -linux build/linux/Image
 //	        [-runs 3] [-icmp 500] [-udp 200] [-interval 2ms] [-net tap|dgram]
+//	        [-busy 0,4,16] [-busy-icmp 200] [-busy-udp 100]
+//	        [-http=true] [-http-size 16777216] [-http-seq 200] [-http-conns 100] [-http-per 5]
 //	        [-out build/compare]
 //
 // The host side of the network is, as for `make run NET=tap`, a tap device
@@ -45,7 +54,18 @@ type Options struct {
 	Interval                   time.Duration
 	Net, Out                   string
 	SkipExo                    bool
-	benchText, netText         string
+	// Busy is the -busy flag: the busy sweep's counts; BusyICMP and
+	// BusyUDP its probes per path and count.
+	Busy              string
+	BusyICMP, BusyUDP int
+	busy              []int
+	// HTTP is the -http flag: measure HTTP and TCP (needs -net tap);
+	// HTTPCounts its sizes.
+	HTTP bool
+	HTTPCounts
+	benchText, netText string
+	// timeout is a probe's wait for its reply (2 s if zero).
+	timeout time.Duration
 }
 
 func main() {
@@ -61,6 +81,14 @@ func main() {
 	flag.StringVar(&o.Net, "net", "", "host side of the NIC: tap (root; the default as root) or dgram (no root)")
 	flag.StringVar(&o.Out, "out", "build/compare", "`prefix` of the .md, .csv and .png files")
 	flag.BoolVar(&o.SkipExo, "linux-only", false, "boot the Linux guest only (Exo's column stays empty)")
+	flag.StringVar(&o.Busy, "busy", "0,4,16", "busy environments / processes of the RTT sweep, comma-separated (the full figure: 0,1,2,4,8,16; none: no sweep)")
+	flag.IntVar(&o.BusyICMP, "busy-icmp", 200, "ICMP echoes per path, busy count and run in the sweep")
+	flag.IntVar(&o.BusyUDP, "busy-udp", 100, "UDP echoes per path, busy count and run in the sweep")
+	flag.BoolVar(&o.HTTP, "http", true, "measure HTTP and TCP against Exo's httpd and the Linux guest's (needs -net tap)")
+	flag.Int64Var(&o.Size, "http-size", 16<<20, "bytes of each GET /download and POST /upload")
+	flag.IntVar(&o.Seq, "http-seq", 200, "sequential GET / on one keep-alive connection")
+	flag.IntVar(&o.Conns, "http-conns", 100, "parallel keep-alive connections")
+	flag.IntVar(&o.PerConn, "http-per", 5, "GET / per parallel connection")
 	flag.Parse()
 	if o.Net == "" {
 		o.Net = "dgram"
@@ -71,10 +99,16 @@ func main() {
 	if err := preflight(&o); err != nil {
 		fail(err)
 	}
+	if o.clientDir != "" {
+		defer os.RemoveAll(o.clientDir)
+	}
 	var runs []Run
 	for i := 1; i <= o.Runs; i++ {
 		r, err := oneRun(o, i)
 		if err != nil {
+			if o.clientDir != "" {
+				os.RemoveAll(o.clientDir)
+			}
 			fail(fmt.Errorf("run %d: %w", i, err))
 		}
 		runs = append(runs, r)
@@ -94,9 +128,14 @@ func logf(format string, args ...any) { fmt.Fprintf(os.Stderr, "compare: "+forma
 // preflight checks everything the runs need before the first boot, so
 // that a missing piece fails with its name rather than an empty table.
 func preflight(o *Options) error {
-	if o.Runs < 1 || o.ICMP < 1 || o.UDP < 1 {
-		return errors.New("compare: -runs, -icmp and -udp must be at least 1")
+	if o.Runs < 1 || o.ICMP < 1 || o.UDP < 1 || o.BusyICMP < 1 || o.BusyUDP < 1 {
+		return errors.New("compare: -runs, -icmp, -udp, -busy-icmp and -busy-udp must be at least 1")
 	}
+	busy, err := ParseBusy(o.Busy)
+	if err != nil {
+		return err
+	}
+	o.busy = busy
 	if _, err := exec.LookPath(qemu.Binary); err != nil {
 		return fmt.Errorf("compare: %s is not installed (Debian: apt-get install qemu-system-misc)", qemu.Binary)
 	}
@@ -114,6 +153,18 @@ func preflight(o *Options) error {
 	case "dgram":
 	default:
 		return fmt.Errorf("compare: -net %q: want tap or dgram", o.Net)
+	}
+	if o.HTTP && o.Net != "tap" {
+		logf("-net %s: no HTTP and TCP figures (they need -net tap)", o.Net)
+		o.HTTP = false
+	}
+	if o.HTTP {
+		if o.Size < 1 || o.Seq < 1 || o.Conns < 1 || o.PerConn < 1 {
+			return errors.New("compare: -http-size, -http-seq, -http-conns and -http-per must be at least 1")
+		}
+		if err := buildClient(&o.HTTPCounts); err != nil {
+			return err
+		}
 	}
 	if o.SkipExo {
 		return nil
@@ -171,20 +222,48 @@ func oneRun(o Options, i int) (Run, error) {
 			logf("run %d: Exo %s boot: %d figures (%.0f s)", i, b.name, len(x), time.Since(start).Seconds())
 		}
 		start = time.Now()
-		if err := exoNet(o, r.Ping); err != nil {
+		if err := exoNet(o, &r); err != nil {
 			return r, err
 		}
 		logf("run %d: Exo network boot: ASH p50 %v, upcall p50 %v, libOS p50 %v (%.0f s)", i,
 			r.Ping["exo-ash"].Summary.P50, r.Ping["exo-upcall"].Summary.P50, r.Ping["exo-libos"].Summary.P50, time.Since(start).Seconds())
+		if f := r.HTTP["exo"]; f != nil {
+			logf("run %d: Exo HTTP: %s", i, httpBrief(f))
+		}
 	}
 	start := time.Now()
-	c, err := linuxRun(o, r.Ping)
+	c, err := linuxRun(o, &r)
 	if err != nil {
 		return r, err
 	}
 	r.Linux, r.LinuxNA = c.Figures, c.NA
 	logf("run %d: Linux boot: call %s, getpid %s, ICMP p50 %v, UDP p50 %v (%.0f s)", i, dur(c.Figures["call"]), dur(c.Figures["getpid"]),
 		r.Ping["linux-icmp"].Summary.P50, r.Ping["linux-udp"].Summary.P50, time.Since(start).Seconds())
+	if f := r.HTTP["linux"]; f != nil {
+		logf("run %d: Linux HTTP: %s", i, httpBrief(f))
+	}
+	// The busy sweep: each count on Exo, then on Linux.
+	for _, n := range o.busy {
+		if r.Busy == nil {
+			r.Busy = map[int]map[string]ping.Summary{}
+		}
+		into := map[string]ping.Summary{}
+		r.Busy[n] = into
+		if !o.SkipExo {
+			start = time.Now()
+			if err := exoBusy(o, n, into); err != nil {
+				return r, err
+			}
+			logf("run %d: Exo, %d busy: ASH p50 %v p99 %v, ring p50 %v p99 %v (%.0f s)", i, n, into["exo-ash"].P50, into["exo-ash"].P99,
+				into["exo-upcall"].P50, into["exo-upcall"].P99, time.Since(start).Seconds())
+		}
+		start = time.Now()
+		if err := linuxBusy(o, n, into); err != nil {
+			return r, err
+		}
+		logf("run %d: Linux, %d busy: ICMP p50 %v p99 %v, UDP p50 %v p99 %v (%.0f s)", i, n, into["linux-icmp"].P50, into["linux-icmp"].P99,
+			into["linux-udp"].P50, into["linux-udp"].P99, time.Since(start).Seconds())
+	}
 	return r, nil
 }
 
@@ -235,6 +314,7 @@ type link struct {
 	wrap  []string // QEMU's command prefix
 	do    func(func(ping.Transport) error) error
 	close func()
+	ns    *qemu.NetNS // tap only: the namespace, for the HTTP client
 }
 
 func newLink(kind string) (*link, error) {
@@ -249,7 +329,7 @@ func newLink(kind string) (*link, error) {
 				defer raw.Close()
 				return ns.Do(func() error { return f(raw) })
 			},
-			close: func() { ns.Close() }}, nil
+			close: func() { ns.Close() }, ns: ns}, nil
 	}
 	qport, pport, err := ports()
 	if err != nil {
@@ -294,7 +374,11 @@ func probe(o Options, l *link, into map[string]*ping.Result, keys ...string) err
 			if p.Proto == "udp" {
 				count = o.UDP
 			}
-			cfg := ping.Config{Proto: p.Proto, Target: netip.MustParseAddr(qemu.GuestAddr), Port: p.Port, Interval: o.Interval, Timeout: 2 * time.Second}
+			timeout := o.timeout
+			if timeout == 0 {
+				timeout = 2 * time.Second
+			}
+			cfg := ping.Config{Proto: p.Proto, Target: netip.MustParseAddr(qemu.GuestAddr), Port: p.Port, Interval: o.Interval, Timeout: timeout}
 			warm := cfg
 			warm.Count, warm.Interval = 10, 10*time.Millisecond
 			if _, err := ping.Run(context.Background(), warm, tr); err != nil {
@@ -314,8 +398,10 @@ func probe(o Options, l *link, into map[string]*ping.Result, keys ...string) err
 	})
 }
 
-// exoNet boots the network demo and measures Exo's paths.
-func exoNet(o Options, into map[string]*ping.Result) error {
+// exoNet boots the network demo and measures Exo's paths into r.Ping,
+// and, with o.HTTP, httpd's HTTP and TCP figures into r.HTTP["exo"].
+func exoNet(o Options, r *Run) error {
+	into := r.Ping
 	l, err := newLink(o.Net)
 	if err != nil {
 		return err
@@ -341,18 +427,31 @@ func exoNet(o Options, into map[string]*ping.Result) error {
 	if !m.Running() {
 		return fmt.Errorf("compare: the Exo machine stopped during the ping run; console:\n%s", tail(m.Console(), 30))
 	}
+	if o.HTTP {
+		f, err := runHTTP(o.HTTPCounts, l.ns.Wrap(), "exo", qemu.GuestAddr+":80")
+		if err != nil {
+			return fmt.Errorf("%w; console:\n%s", err, tail(m.Console(), 30))
+		}
+		r.setHTTP("exo", f)
+	}
 	return nil
 }
 
 // linuxRun boots the Linux guest, waits for its measurements and echo
-// server, and measures its paths.
-func linuxRun(o Options, into map[string]*ping.Result) (LinuxConsole, error) {
+// server, and measures its paths into r.Ping; with o.HTTP the guest also
+// starts its HTTP server (compare.http=80), measured into r.HTTP["linux"].
+func linuxRun(o Options, r *Run) (LinuxConsole, error) {
+	into := r.Ping
 	l, err := newLink(o.Net)
 	if err != nil {
 		return LinuxConsole{}, err
 	}
 	defer l.close()
-	g, err := StartGuest(l.wrap, LinuxArgs(o.Image, "", l.extra), 10*time.Minute)
+	var opts []string
+	if o.HTTP {
+		opts = append(opts, "compare.http=80")
+	}
+	g, err := StartGuest(l.wrap, LinuxArgsWith(o.Image, "", opts, l.extra), 10*time.Minute)
 	if err != nil {
 		return LinuxConsole{}, err
 	}
@@ -371,6 +470,16 @@ func linuxRun(o Options, into map[string]*ping.Result) (LinuxConsole, error) {
 	}
 	if err := probe(o, l, into, "linux-icmp", "linux-udp"); err != nil {
 		return c, fmt.Errorf("%w; console:\n%s", err, tail(g.Console(), 30))
+	}
+	if o.HTTP {
+		if _, err := g.WaitFor(time.Minute, "ready: http on"); err != nil {
+			return c, fmt.Errorf("%w; console:\n%s", err, tail(g.Console(), 30))
+		}
+		f, err := runHTTP(o.HTTPCounts, l.ns.Wrap(), "linux", qemu.GuestAddr+":80")
+		if err != nil {
+			return c, fmt.Errorf("%w; console:\n%s", err, tail(g.Console(), 30))
+		}
+		r.setHTTP("linux", f)
 	}
 	return c, nil
 }
@@ -401,8 +510,8 @@ func tail(s string, n int) string {
 
 // report prints the tables and writes the files.
 func report(o Options, runs []Run, stdout io.Writer) error {
-	rows, paths := Compute(runs), ComputePaths(runs)
-	md := Markdown(rows, paths, len(runs))
+	rows, paths, busy, web := Compute(runs), ComputePaths(runs), ComputeBusy(runs), ComputeHTTP(runs)
+	md := Markdown(rows, paths, len(runs)) + BusyMarkdown(busy, len(runs)) + HTTPMarkdown(web, len(runs), o.HTTPCounts)
 	fmt.Fprint(stdout, md)
 	if err := os.MkdirAll(filepath.Dir(o.Out), 0o755); err != nil {
 		return err
@@ -412,10 +521,16 @@ func report(o Options, runs []Run, stdout io.Writer) error {
 		write func(io.Writer) error
 	}{
 		{".md", func(w io.Writer) error { _, err := io.WriteString(w, md); return err }},
-		{".csv", func(w io.Writer) error { return WriteCSV(w, rows, paths) }},
+		{".csv", func(w io.Writer) error {
+			return WriteCSV(w, rows, paths, busyCSVRecords(busy), httpCSVRecords(web, o.HTTPCounts))
+		}},
 		{".png", func(w io.Writer) error { return WritePNG(w, rows, runs) }},
 		{"-probes.csv", func(w io.Writer) error { return WriteProbes(w, runs) }},
+		{"-busy.png", func(w io.Writer) error { return WriteBusyPNG(w, busy) }},
 	} {
+		if w.ext == "-busy.png" && len(busy) == 0 {
+			continue
+		}
 		f, err := os.Create(o.Out + w.ext)
 		if err != nil {
 			return err

@@ -20,7 +20,7 @@ func TestPreflight(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	good := Options{Firmware: fw, Image: image, BenchManifest: man, NetManifest: man, Runs: 1, ICMP: 1, UDP: 1, Interval: time.Millisecond, Net: "dgram"}
+	good := Options{Firmware: fw, Image: image, BenchManifest: man, NetManifest: man, Runs: 1, ICMP: 1, UDP: 1, BusyICMP: 1, BusyUDP: 1, Interval: time.Millisecond, Net: "dgram"}
 	for _, tc := range []struct {
 		name string
 		edit func(*Options)

@@ -20,6 +20,18 @@ type Run struct {
 	LinuxNA map[string]string
 	// Ping: each path's probes, by path key (Paths).
 	Ping map[string]*ping.Result
+	// Busy: the busy sweep, by busy count, then by path key (BusyPaths).
+	Busy map[int]map[string]ping.Summary
+	// HTTP: the HTTP and TCP figures by system ("exo", "linux"), keyed
+	// Measure-Key (HTTPRows).
+	HTTP map[string]Figures
+}
+
+func (r *Run) setHTTP(system string, f Figures) {
+	if r.HTTP == nil {
+		r.HTTP = map[string]Figures{}
+	}
+	r.HTTP[system] = f
 }
 
 // Row is one line of the trap-path table.
@@ -270,8 +282,10 @@ func Markdown(rows []RowStats, paths []PathStats, runs int) string {
 	return b.String()
 }
 
-// WriteCSV writes every row and path, one line per figure and system.
-func WriteCSV(w io.Writer, rows []RowStats, paths []PathStats) error {
+// WriteCSV writes every row and path, one line per figure and system,
+// then the extra records (the busy sweep's, the HTTP table's) in the same
+// columns.
+func WriteCSV(w io.Writer, rows []RowStats, paths []PathStats, extra ...[][]string) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"table", "figure", "system", "unit", "median", "min", "max", "runs", "per_call_median", "exo_over_linux_median", "note"})
 	f := func(v float64) string {
@@ -296,6 +310,11 @@ func WriteCSV(w io.Writer, rows []RowStats, paths []PathStats) error {
 			s    Stat
 		}{{"p50", p.P50}, {"p99", p.P99}, {"mean", p.Mean}} {
 			cw.Write([]string{"ping", p.Name + " " + q.name, strings.ToLower(p.System), "us", f(q.s.Median), f(q.s.Min), f(q.s.Max), strconv.Itoa(q.s.N), "", "", fmt.Sprintf("lost %d/%d", p.Lost, p.Sent)})
+		}
+	}
+	for _, recs := range extra {
+		for _, r := range recs {
+			cw.Write(r)
 		}
 	}
 	cw.Flush()
