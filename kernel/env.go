@@ -63,6 +63,10 @@ type Env struct {
 	wake    uint64
 	wait    waitKind
 	job     job
+	// Syscalls counts the system calls it made, for reports and tests.
+	// It stays near the front of Env (within a load's 12-bit offset):
+	// the trap path counts every call.
+	Syscalls uint64
 
 	// parent spawned this environment and may reap it; nil for manifest
 	// environments and once the parent has finished. giver is whose
@@ -119,8 +123,8 @@ type Env struct {
 	killed bool
 	prefix []byte // console line prefix
 
-	// Counters, for reports and tests.
-	Syscalls, Preemptions, Slices, Emulated, Steps, Exceptions uint64
+	// Counters, for reports and tests (and Syscalls above).
+	Preemptions, Slices, Emulated, Steps, Exceptions uint64
 }
 
 // tree is what a manifest environment and all its descendants share: the

@@ -316,7 +316,7 @@ func (k *Kernel) Run() uint32 {
 	if measureCalls {
 		var b []byte
 		for n, t := range k.callTime {
-			if t != 0 {
+			if t != 0 && callNames[n] != "" { // not sysNoSys
 				b = fmt.Appendf(b, " %s %.1f", callNames[n], float64(abi.TicksToNs(t, hz))/1000)
 			}
 		}
@@ -342,12 +342,48 @@ func (k *Kernel) runEnv(e *Env) outcome {
 	if e.rv.kind != 0 {
 		k.tellRevoke(e) // a visible revocation request: its handler first
 	}
+	c := &e.ctx
 	for {
-		k.cpu.Enter(&e.ctx, e.satp)
+		k.cpu.Enter(c, e.satp)
 		var out outcome
-		if e.ctx.Cause == riscv.CauseEcallU {
+		if c.Cause == riscv.CauseEcallU {
+			// A system call, dispatched here rather than in a function
+			// of its own (the fast path): a7 is the number, a0..a5 the
+			// arguments; a0 and a1 return the value and the error code.
+			// A call that blocks leaves them and the pc as they were, so
+			// that it runs again; one that finishes its caller returns
+			// nothing. A number with no handler returns ErrNoSys: past
+			// the table here, inside it through sysNoSys.
 			e.Syscalls++
-			out = k.syscall(e)
+			c.PC += 4 // resume after the ecall, which is never compressed
+			n := c.X[hart.RegA7]
+			if n >= uint64(len(syscalls)) {
+				c.X[regA0], c.X[regA1] = 0, abi.ErrNoSys
+				continue
+			}
+			var t0 uint64
+			if measureCalls {
+				t0 = k.plat.Now()
+			}
+			var val, errno uint64
+			val, errno, out = syscalls[n](k, e)
+			if measureCalls {
+				k.callTime[n] = max(k.callTime[n], k.plat.Now()-t0)
+			}
+			if out == resume { // the common case, tested first
+				c.X[regA0], c.X[regA1] = val, errno
+				continue
+			}
+			switch out {
+			case yielded, preempted:
+				c.X[regA0], c.X[regA1] = val, errno
+			case block:
+				c.PC -= 4
+			case restored:
+				continue
+			}
+			// working, finished: the job (or nothing, for a
+			// finished caller) sets a0 and a1.
 		} else {
 			out = k.trap(e)
 		}

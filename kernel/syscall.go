@@ -28,7 +28,7 @@ const (
 	// finished: the environment has ended and been torn down.
 	finished
 	// restored: the call loaded the environment's registers (SysExcResume);
-	// return to it without setting a0 and a1. syscall turns it into resume.
+	// return to it without setting a0 and a1. runEnv turns it into resume.
 	restored
 )
 
@@ -102,37 +102,19 @@ var callNames = [numSyscalls]string{
 	abi.SysPredWait: "pred_wait", abi.SysPredStats: "pred_stats",
 }
 
-// syscall dispatches the ecall e made: a7 is the number, a0..a5 the
-// arguments; a0 and a1 return the value and the error code. A call that
-// blocks leaves them and the pc as they were, so that it runs again; one
-// that finishes its caller returns nothing.
-func (k *Kernel) syscall(e *Env) outcome {
-	c := &e.ctx
-	c.PC += 4 // resume after the ecall, which is never compressed
-	n := c.X[hart.RegA7]
-	if n >= uint64(len(syscalls)) || syscalls[n] == nil {
-		c.X[hart.RegA0], c.X[hart.RegA1] = 0, abi.ErrNoSys
-		return resume
+// sysNoSys answers a number inside the table that has no handler.
+func sysNoSys(k *Kernel, e *Env) (uint64, uint64, outcome) {
+	return 0, abi.ErrNoSys, resume
+}
+
+// init fills the table's empty entries with sysNoSys, so that the
+// dispatch needs no nil check.
+func init() {
+	for n, f := range syscalls {
+		if f == nil {
+			syscalls[n] = sysNoSys
+		}
 	}
-	var t0 uint64
-	if measureCalls {
-		t0 = k.plat.Now()
-	}
-	val, errno, out := syscalls[n](k, e)
-	if measureCalls {
-		k.callTime[n] = max(k.callTime[n], k.plat.Now()-t0)
-	}
-	switch out {
-	case resume, yielded, preempted:
-		c.X[hart.RegA0], c.X[hart.RegA1] = val, errno
-	case block:
-		c.PC -= 4
-	case restored:
-		out = resume
-	}
-	// working, finished: the job (or nothing, for a finished caller)
-	// sets a0 and a1.
-	return out
 }
 
 func sysNull(k *Kernel, e *Env) (uint64, uint64, outcome) {

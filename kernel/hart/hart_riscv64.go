@@ -52,6 +52,11 @@ type Hart struct {
 // Switching to a table tagged with a non-zero ASID needs no fence: the
 // cached translations of other tables carry their own ASIDs. ASID 0 is
 // untagged, and every switch to such a table flushes.
+//
+// Enter is nosplit (it is on every trap's path): its frame is 16 bytes and
+// it calls only assembly that uses no stack (run, WriteSatp, FlushTLB).
+//
+//go:nosplit
 func (h *Hart) Enter(ctx *Context, satp uint64) {
 	if satp != h.satp {
 		riscv.WriteSatp(satp)

@@ -27,9 +27,8 @@ TEXT ·run(SB),NOSPLIT|NOFRAME,$0-8
 	// whenever an environment is entered, so Dirty now means the kernel's
 	// own Go code wrote the registers since: they belong to nobody.
 	CSRRS	X0, MSTATUS, X6
-	SRL	$13, X6, X7
-	AND	$3, X7
-	MOV	$3, X28
+	MOV	$(3<<13), X28		// FS (lui)
+	AND	X28, X6, X7
 	BNE	X7, X28, 2(PC)
 	MOV	X0, ·fpOwner(SB)
 	MOV	·fpOwner(SB), X7
@@ -132,9 +131,8 @@ TEXT ·trapEntry(SB),NOSPLIT|NOFRAME,$0
 	// Save the floating-point registers only if the environment wrote
 	// one (FS Dirty), and leave FS Clean.
 	CSRRS	X0, MSTATUS, X6
-	SRL	$13, X6, X7
-	AND	$3, X7
-	MOV	$3, X28
+	MOV	$(3<<13), X28		// FS (lui)
+	AND	X28, X6, X7
 	BNE	X7, X28, fpclean
 	MOV	X1, X29
 	CALL	·storeFP(SB)
