@@ -29,8 +29,11 @@ package attach
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
+	"strings"
 	"time"
 
 	"github.com/exo-os/exo/ash"
@@ -95,6 +98,28 @@ func prefix(cfg abi.Net) netip.Prefix {
 var origin = time.Now()
 
 func clock() time.Duration { return time.Since(origin) }
+
+// Stats writes the stack's counters as text, one "layer name value" line
+// each: the link's and the runtime heap's, then the stack's own (what
+// httpd's /stats shows).
+func Stats() string {
+	var b strings.Builder
+	if Err != nil {
+		fmt.Fprintf(&b, "error %v\n", Err)
+		return b.String()
+	}
+	sent, refused, retried, drops := Link.Counters()
+	fmt.Fprintf(&b, "link sent %d\nlink refused %d\nlink retried %d\nlink ringdropped %d\n", sent, refused, retried, drops)
+	runtime.GC() // so that heapinuse is what is live, not what awaits a collection
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(&b, "runtime heapinuse %d\nruntime heapsys %d\n", ms.HeapInuse, ms.HeapSys)
+	if Link.LastError != nil {
+		fmt.Fprintf(&b, "link lasterror %q\n", Link.LastError.Error())
+	}
+	stackStats(&b)
+	return b.String()
+}
 
 func fail(err error) {
 	Err = err

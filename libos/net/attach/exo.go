@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net"
-	"runtime"
 	"strings"
 
 	"github.com/exo-os/exo/kernel/abi"
@@ -111,37 +110,21 @@ func memory() int {
 	return int(n)
 }
 
-// Stats writes the stack's counters, one "layer name value" line each,
-// and the link's.
-func Stats() string {
-	var b strings.Builder
-	if Err != nil {
-		fmt.Fprintf(&b, "error %v\n", Err)
-		return b.String()
-	}
-	sent, refused, retried, drops := Link.Counters()
-	fmt.Fprintf(&b, "link sent %d\nlink refused %d\nlink retried %d\nlink ringdropped %d\n", sent, refused, retried, drops)
-	runtime.GC() // so that heapinuse is what is live, not what awaits a collection
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	fmt.Fprintf(&b, "runtime heapinuse %d\nruntime heapsys %d\n", ms.HeapInuse, ms.HeapSys)
-	if Link.LastError != nil {
-		fmt.Fprintf(&b, "link lasterror %q\n", Link.LastError.Error())
-	}
-	fmt.Fprintf(&b, "socket vectoredreads %d\n", Sockets.Vectored())
+// stackStats writes the stack's own counters (Stats).
+func stackStats(b *strings.Builder) {
+	fmt.Fprintf(b, "socket vectoredreads %d\n", Sockets.Vectored())
 	for _, v := range vectored {
-		fmt.Fprintf(&b, "vector udp%d full %d bad %d\n", v.port, v.r.Full(), v.r.Bad())
+		fmt.Fprintf(b, "vector udp%d full %d bad %d\n", v.port, v.r.Full(), v.r.Bad())
 	}
 	for i, id := range Link.Bindings {
 		if st, err := sys.NetStats(id); err == nil {
 			lo, hi := Link.Guard(i)
-			fmt.Fprintf(&b, "binding %d guard %#x-%#x frames %d runs %d vectored %d passed %d delivered %d ringfull %d insns %d kinsns %d\n",
+			fmt.Fprintf(b, "binding %d guard %#x-%#x frames %d runs %d vectored %d passed %d delivered %d ringfull %d insns %d kinsns %d\n",
 				i, lo, hi, st.Frames, st.Runs, st.Vectored, st.Passed, st.Delivered, st.RingFull, st.Insns, st.KernelInsns)
 		}
 	}
 	Sockets.With(func(ip *stack.Stack, t *tcp.Protocol) {
-		writeCounters(&b, "ip", ip.Stats())
-		writeCounters(&b, "tcp", t.Stats())
+		writeCounters(b, "ip", ip.Stats())
+		writeCounters(b, "tcp", t.Stats())
 	})
-	return b.String()
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net"
-	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -47,23 +46,8 @@ func Vector(port uint16) error {
 	return fmt.Errorf("attach: vector UDP %d: message vectoring needs Exo's stack, not gVisor's", port)
 }
 
-// Stats writes gVisor's counters, one "layer name value" line each, and
-// the link's.
-func Stats() string {
-	var b strings.Builder
-	if Err != nil {
-		fmt.Fprintf(&b, "error %v\n", Err)
-		return b.String()
-	}
-	sent, refused, retried, drops := Link.Counters()
-	fmt.Fprintf(&b, "link sent %d\nlink refused %d\nlink retried %d\nlink ringdropped %d\n", sent, refused, retried, drops)
-	runtime.GC() // so that heapinuse is what is live, not what awaits a collection
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	fmt.Fprintf(&b, "runtime heapinuse %d\nruntime heapsys %d\n", ms.HeapInuse, ms.HeapSys)
-	if Link.LastError != nil {
-		fmt.Fprintf(&b, "link lasterror %q\n", Link.LastError.Error())
-	}
+// stackStats writes the stack's own counters (Stats).
+func stackStats(b *strings.Builder) {
 	m := Sockets.Stats()
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -71,7 +55,6 @@ func Stats() string {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		fmt.Fprintf(&b, "gvisor %s %d\n", k, m[k])
+		fmt.Fprintf(b, "gvisor %s %d\n", k, m[k])
 	}
-	return b.String()
 }
